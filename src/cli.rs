@@ -1,0 +1,395 @@
+//! The `helpline` command line of the public contract. Each command exits 0 on success and
+//! otherwise prints a one-line reason per problem on standard error and exits non-zero
+//! (2 for configuration problems, 1 for everything else).
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::app::{self, Application, Overrides, StartError};
+use crate::audit::{self, AuditEvent};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{ConfigErrors, Settings, Sources, process_env};
+use crate::domain::email::EmailAddress;
+use crate::domain::password::broken_rules;
+use crate::passwords::Hasher;
+use crate::roster;
+use crate::store::{Store, staff};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "helpline",
+    version,
+    about = "Account-help line for a city's contractor portal"
+)]
+pub struct Cli {
+    /// Settings file (default: ./helpline.toml when present; also HELPLINE_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the webhook server and the outbox worker (migrates first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load or update the contractor roster from a CSV file.
+    ImportContractors {
+        /// CSV with the columns contractor_number,license_number,business_name,contact_name,phone,alt_phone,email
+        file: PathBuf,
+    },
+    /// Manage staff logins.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Sample roster and staff login on a throwaway database, then serve.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff login.
+    Add {
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Role::Staff)]
+        role: Role,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; fails naming the first altered event.
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Role {
+    Staff,
+    Admin,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A command's failure: configuration (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    Config(ConfigErrors),
+    Other(String),
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Config(c) => Failure::Config(c),
+            other => Failure::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<ConfigErrors> for Failure {
+    fn from(e: ConfigErrors) -> Self {
+        Failure::Config(e)
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> Failure {
+    Failure::Other(e.to_string())
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("helpline: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(errors)) => {
+            for p in &errors.0 {
+                eprintln!("helpline: configuration problem: {p}");
+            }
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(reason)) => {
+            eprintln!("helpline: {}", reason.lines().next().unwrap_or("failed"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to standard error: human-readable, or JSON lines with HELPLINE_LOG_FORMAT=json.
+/// The level comes from RUST_LOG (default `info`).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if process_env("HELPLINE_LOG_FORMAT").as_deref() == Some("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn load_settings(cli_path: Option<PathBuf>) -> Result<Settings, ConfigErrors> {
+    Settings::load(&Sources {
+        file: cli_path,
+        env: &process_env,
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Demo => return demo().await,
+        Command::Serve => {
+            let settings = load_settings(cli.config)?;
+            settings.require_mail_route()?;
+            return serve(settings, Overrides::default()).await;
+        }
+        _ => {}
+    }
+    let settings = load_settings(cli.config)?;
+    let store = app::open_store(&settings).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::from(StartError::Migrate(e)))?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    match cli.command {
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::ImportContractors { file } => import(&store, &clock, &file).await,
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    email,
+                    name,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let password = read_password(password_stdin)?;
+            add_staff(&store, &clock, &email, &name, role, password).await?;
+            println!("staff login {email} added ({})", role.as_str());
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let n = audit::verify(store.pool()).await.map_err(other)?;
+            println!("audit log intact: {n} events");
+            Ok(())
+        }
+        Command::Serve | Command::Demo => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings, overrides: Overrides) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let app = Application::build(settings, overrides).await?;
+    let addr = app.local_addr().map_err(other)?;
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "helpline listening");
+    app.run_until(app::shutdown_signal()).await.map_err(other)
+}
+
+async fn import(store: &Store, clock: &SharedClock, file: &PathBuf) -> Result<(), Failure> {
+    let handle = std::fs::File::open(file)
+        .map_err(|e| other(format!("cannot open {}: {e}", file.display())))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:8} [{bar:40}] {percent}% {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("reading");
+        bar
+    });
+    let started = std::time::Instant::now();
+    let report = roster::import(store, clock, std::io::BufReader::new(handle), bar.as_ref())
+        .await
+        .map_err(|e| other(format!("{}: {e}", file.display())))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for r in &report.rejected {
+        eprintln!("{}:{}: {}", file.display(), r.line, r.reason);
+    }
+    println!("{report} ({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString, Failure> {
+    let text = if from_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(other)?;
+        s.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ").map_err(other)?;
+        let again = rpassword::prompt_password("Password again: ").map_err(other)?;
+        if first != again {
+            return Err(other("the two passwords differ"));
+        }
+        first
+    };
+    Ok(SecretString::from(text))
+}
+
+/// Adds a staff login (also used by `demo`).
+pub async fn add_staff(
+    store: &Store,
+    clock: &SharedClock,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: SecretString,
+) -> Result<(), Failure> {
+    use secrecy::ExposeSecret;
+    let email = EmailAddress::parse(email).map_err(|e| other(format!("'{email}' {e}")))?;
+    if name.trim().is_empty() {
+        return Err(other("--name must not be empty"));
+    }
+    let broken = broken_rules(password.expose_secret());
+    if !broken.is_empty() {
+        let rules: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        return Err(other(format!("the password {}", rules.join(", "))));
+    }
+    if staff::by_email(store.pool(), email.as_str())
+        .await
+        .map_err(other)?
+        .is_some()
+    {
+        return Err(other(format!("a staff login for {email} already exists")));
+    }
+    let hash = Hasher::new(1).hash(&password).await.map_err(other)?;
+    let now = clock.now_ms();
+    let mut tx = store.begin_write().await.map_err(other)?;
+    staff::insert(
+        &mut tx,
+        email.as_str(),
+        name.trim(),
+        role.as_str(),
+        &hash,
+        now,
+    )
+    .await
+    .map_err(|e| {
+        if crate::store::is_unique_violation(&e) {
+            other(format!("a staff login for {email} already exists"))
+        } else {
+            other(e)
+        }
+    })?;
+    audit::append(
+        &mut tx,
+        &AuditEvent {
+            actor: "cli",
+            action: "staff_added",
+            subject: &format!("staff:{email}"),
+            channel: "cli",
+            detail: format!("role {}", role.as_str()),
+        },
+        now,
+    )
+    .await
+    .map_err(other)?;
+    tx.commit().await.map_err(other)?;
+    Ok(())
+}
+
+/// `helpline demo`: a throwaway SQLite database with the sample roster and a staff login, mail
+/// written to a folder, then serve.
+async fn demo() -> Result<(), Failure> {
+    let dir = tempfile::Builder::new()
+        .prefix("helpline-demo-")
+        .tempdir()
+        .map_err(other)?;
+    let db = dir.path().join("helpline.db");
+    let mut settings = Settings::for_local(&format!("sqlite://{}", db.display()));
+    let bind = process_env("HELPLINE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    settings.bind = bind
+        .parse()
+        .map_err(|_| other(format!("HELPLINE_BIND '{bind}' is not an address and port")))?;
+    settings.public_url = url::Url::parse(&format!("http://{}/", settings.bind)).map_err(other)?;
+    settings.city.name = "Demo City".into();
+    let mail_dir = dir.path().join("mail");
+    settings.mail.dir = Some(mail_dir.clone());
+
+    let store = app::open_store(&settings).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::from(StartError::Migrate(e)))?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let report = roster::import(&store, &clock, DEMO_ROSTER.as_bytes(), None)
+        .await
+        .map_err(other)?;
+    let staff_password = demo_password();
+    add_staff(
+        &store,
+        &clock,
+        "staff@demo.example",
+        "Demo Staff",
+        Role::Admin,
+        SecretString::from(staff_password.clone()),
+    )
+    .await?;
+    store.close().await;
+
+    let app = Application::build(settings, Overrides::default()).await?;
+    let base = format!("http://{}", app.local_addr().map_err(other)?);
+    println!("Helpline demo ({report} from the sample roster)");
+    println!("  database:    {}", db.display());
+    println!(
+        "  mail folder: {} (each message as an .eml file)",
+        mail_dir.display()
+    );
+    println!("  staff login: staff@demo.example / {staff_password}");
+    println!("  health:      {base}/healthz");
+    println!("  readiness:   {base}/readyz");
+    println!("  metrics:     {base}/metrics");
+    println!("Press Ctrl-C to stop; the demo database is deleted on exit.");
+    let served = app.run_until(app::shutdown_signal()).await.map_err(other);
+    drop(dir);
+    served
+}
+
+const DEMO_ROSTER: &str = include_str!("../demo/roster.csv");
+
+/// A random password that meets the portal rules, for the demo staff login.
+fn demo_password() -> String {
+    format!("Demo-{}", &crate::domain::secret::random_token(16)[..10]) + "7x"
+}

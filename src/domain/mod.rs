@@ -1,0 +1,6 @@
+//! Pure types and rules of the contractor's world: parsed at the edge, no I/O.
+
+pub mod email;
+pub mod password;
+pub mod phone;
+pub mod secret;

@@ -1,0 +1,352 @@
+//! The guard: checked before any expensive work (argon2, writes, sends).
+//!
+//! Two layers. In front, an in-process governor limiter keyed by source (IP, calling number,
+//! sender address): a flood filter, pruned on a timer so memory stays bounded however many
+//! sources appear. Behind it, per-account failure counters in the store, shared by every
+//! channel and every instance, with Keycloak-style growing waits: after
+//! `failures_before_wait` failures the account waits `wait_increment` times the number of
+//! completed blocks of failures, capped at `max_wait`; two failures closer than
+//! `quick_failure` force at least `min_quick_wait`; failures during a wait are not counted; the
+//! counter starts again `reset_after` the last failure. A locked account is answered with the
+//! same words as a wrong answer: the caller's channel decides nothing here.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock as GovernorClock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+use crate::clock::{Millis, SharedClock, duration_ms};
+use crate::config::GuardSettings;
+use crate::metrics::SharedMetrics;
+use crate::store::Store;
+
+/// Where a request comes from, for the flood filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    Ip(std::net::IpAddr),
+    CallingNumber(String),
+    SenderAddress(String),
+}
+
+impl Source {
+    fn key(&self) -> String {
+        match self {
+            Source::Ip(ip) => format!("ip:{ip}"),
+            Source::CallingNumber(n) => format!("tel:{n}"),
+            Source::SenderAddress(a) => format!("mail:{}", a.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// The per-source limiter, generic over governor's clock so tests can move time.
+pub struct SourceLimiter<C: GovernorClock = DefaultClock> {
+    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, C, NoOpMiddleware<C::Instant>>,
+}
+
+impl<C: GovernorClock> std::fmt::Debug for SourceLimiter<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceLimiter")
+            .field("keys", &self.limiter.len())
+            .finish()
+    }
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+impl SourceLimiter<DefaultClock> {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        Self {
+            limiter: RateLimiter::keyed(quota(per_minute, burst)),
+        }
+    }
+}
+
+impl<C: GovernorClock> SourceLimiter<C> {
+    pub fn with_clock(per_minute: u32, burst: u32, clock: C) -> Self {
+        Self {
+            limiter: RateLimiter::new(
+                quota(per_minute, burst),
+                DefaultKeyedStateStore::default(),
+                clock,
+            ),
+        }
+    }
+
+    /// True when the source may go on.
+    pub fn allow(&self, source: &Source) -> bool {
+        self.limiter.check_key(&source.key()).is_ok()
+    }
+
+    /// Forgets sources whose allowance has fully refilled: they are indistinguishable from new
+    /// ones, so nothing is lost.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    /// Sources currently remembered.
+    pub fn len(&self) -> usize {
+        self.limiter.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.limiter.is_empty()
+    }
+}
+
+/// What the store-backed counter says about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// Attempts may go on.
+    Open,
+    /// Waiting until this instant; do no expensive work and answer as for a wrong answer.
+    Waiting { until: Millis },
+}
+
+/// What recording a failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// False when the failure came during a wait and was not counted.
+    pub counted: bool,
+    pub failures: i64,
+    /// When the account may try again (0 when it need not wait).
+    pub locked_until: Millis,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct AttemptRow {
+    failures: i64,
+    last_failure_at: Millis,
+    locked_until: Millis,
+}
+
+/// Rate limits and lockouts, shared by every channel.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    store: Store,
+    clock: SharedClock,
+    settings: GuardSettings,
+    limiter: Arc<SourceLimiter>,
+    metrics: SharedMetrics,
+}
+
+impl Guard {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        settings: GuardSettings,
+        metrics: SharedMetrics,
+    ) -> Self {
+        let limiter = Arc::new(SourceLimiter::new(
+            settings.per_source_per_minute,
+            settings.per_source_burst,
+        ));
+        Self {
+            store,
+            clock,
+            settings,
+            limiter,
+            metrics,
+        }
+    }
+
+    /// The flood filter: false when this source has sent too much too fast.
+    pub fn allow_source(&self, source: &Source) -> bool {
+        let ok = self.limiter.allow(source);
+        if !ok {
+            self.metrics.throttled.inc();
+        }
+        ok
+    }
+
+    /// Prunes the flood filter every `every` until the token is cancelled.
+    pub fn spawn_pruner(
+        &self,
+        every: Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let limiter = self.limiter.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => limiter.prune(),
+                }
+            }
+        })
+    }
+
+    /// Whether the account (`contractor:…`, `staff:…`) may attempt now.
+    pub async fn account_state(&self, subject: &str) -> Result<AccountState, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let locked: Option<Millis> =
+            sqlx::query_scalar("SELECT locked_until FROM attempts WHERE subject = $1")
+                .bind(subject)
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(match locked {
+            Some(until) if until > now => AccountState::Waiting { until },
+            _ => AccountState::Open,
+        })
+    }
+
+    /// Counts a failed attempt, atomically across instances.
+    pub async fn record_failure(&self, subject: &str) -> Result<FailureRecord, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        sqlx::query("INSERT INTO attempts (subject) VALUES ($1) ON CONFLICT (subject) DO NOTHING")
+            .bind(subject)
+            .execute(&mut *tx)
+            .await?;
+        let row: AttemptRow = sqlx::query_as(&format!(
+            "SELECT failures, last_failure_at, locked_until FROM attempts WHERE subject = $1{}",
+            self.store.for_update()
+        ))
+        .bind(subject)
+        .fetch_one(&mut *tx)
+        .await?;
+        if now < row.locked_until {
+            tx.commit().await?;
+            return Ok(FailureRecord {
+                counted: false,
+                failures: row.failures,
+                locked_until: row.locked_until,
+            });
+        }
+        let (failures, wait) = next_wait(&self.settings, &row, now);
+        let locked_until = if wait > 0 { now + wait } else { 0 };
+        sqlx::query(
+            "UPDATE attempts SET failures = $2, last_failure_at = $3, locked_until = $4, \
+             lockouts = lockouts + $5 WHERE subject = $1",
+        )
+        .bind(subject)
+        .bind(failures)
+        .bind(now)
+        .bind(locked_until)
+        .bind(i64::from(wait > 0))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if wait > 0 {
+            self.metrics.lockouts.inc();
+            tracing::info!(
+                subject,
+                failures,
+                wait_ms = wait,
+                "account waits after failures"
+            );
+        }
+        Ok(FailureRecord {
+            counted: true,
+            failures,
+            locked_until,
+        })
+    }
+
+    /// A success clears the account's counter.
+    pub async fn record_success(&self, subject: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM attempts WHERE subject = $1")
+            .bind(subject)
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+/// The Keycloak-style rule: the new failure count and how long to wait (ms, 0 for none).
+fn next_wait(s: &GuardSettings, row: &AttemptRow, now: Millis) -> (i64, Millis) {
+    let since_last = now - row.last_failure_at;
+    let seen_before = row.last_failure_at > 0;
+    let failures = if seen_before && since_last > duration_ms(s.reset_after) {
+        1
+    } else {
+        row.failures + 1
+    };
+    let blocks = failures / i64::from(s.failures_before_wait.max(1));
+    let mut wait = duration_ms(s.wait_increment).saturating_mul(blocks);
+    if seen_before && since_last < duration_ms(s.quick_failure) {
+        wait = wait.max(duration_ms(s.min_quick_wait));
+    }
+    (failures, wait.min(duration_ms(s.max_wait)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use governor::clock::FakeRelativeClock;
+
+    fn row(failures: i64, last: Millis) -> AttemptRow {
+        AttemptRow {
+            failures,
+            last_failure_at: last,
+            locked_until: 0,
+        }
+    }
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn waits_grow_then_cap() {
+        let s = GuardSettings::default();
+        let t = 100 * MIN;
+        assert_eq!(next_wait(&s, &row(0, 0), t), (1, 0));
+        assert_eq!(next_wait(&s, &row(1, t - 5_000), t), (2, 0));
+        assert_eq!(next_wait(&s, &row(2, t - 5_000), t), (3, MIN));
+        assert_eq!(next_wait(&s, &row(5, t - 5_000), t), (6, 2 * MIN));
+        assert_eq!(next_wait(&s, &row(44, t - 5_000), t), (45, 15 * MIN));
+        assert_eq!(next_wait(&s, &row(300, t - 5_000), t), (301, 15 * MIN));
+    }
+
+    #[test]
+    fn quick_failures_force_the_minimum_wait() {
+        let s = GuardSettings::default();
+        let t = 100 * MIN;
+        assert_eq!(next_wait(&s, &row(1, t - 999), t), (2, MIN));
+        assert_eq!(next_wait(&s, &row(1, t - 1_000), t), (2, 0));
+    }
+
+    #[test]
+    fn counter_resets_after_twelve_hours() {
+        let s = GuardSettings::default();
+        let t = 2_000 * MIN;
+        assert_eq!(next_wait(&s, &row(8, t - 12 * 60 * MIN - 1), t), (1, 0));
+        assert_eq!(next_wait(&s, &row(8, t - 12 * 60 * MIN), t), (9, 3 * MIN));
+    }
+
+    #[test]
+    fn limiter_refuses_past_the_burst() {
+        let clock = FakeRelativeClock::default();
+        let l = SourceLimiter::with_clock(60, 3, clock.clone());
+        let src = Source::CallingNumber("+13035550100".into());
+        assert!(l.allow(&src) && l.allow(&src) && l.allow(&src));
+        assert!(!l.allow(&src));
+        assert!(l.allow(&Source::CallingNumber("+13035550101".into())));
+        clock.advance(Duration::from_secs(1));
+        assert!(l.allow(&src));
+    }
+
+    #[test]
+    fn limiter_memory_stays_bounded_with_many_keys() {
+        let clock = FakeRelativeClock::default();
+        let l = SourceLimiter::with_clock(30, 10, clock.clone());
+        for i in 0..50_000u32 {
+            l.allow(&Source::Ip(std::net::IpAddr::from(i.to_be_bytes())));
+        }
+        assert_eq!(l.len(), 50_000);
+        // Still within their refill window: pruning keeps them.
+        l.prune();
+        assert_eq!(l.len(), 50_000);
+        clock.advance(Duration::from_secs(60));
+        l.prune();
+        assert_eq!(l.len(), 0, "every fully refilled source is forgotten");
+    }
+}

@@ -1,0 +1,18 @@
+//! Helpline: the account-help line of a city's contractor permit portal.
+//!
+//! Layout follows `../shared/DESIGN.md`: channel adapters only translate, the recovery service
+//! decides, the store is the only shared state, and the outbox worker delivers.
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod guard;
+pub mod mail;
+pub mod metrics;
+pub mod outbox;
+pub mod passwords;
+pub mod roster;
+pub mod store;

@@ -1,0 +1,96 @@
+//! Prometheus metrics: requests, outbox depth, deliveries, lockouts. Labels are bounded (route
+//! templates, never raw paths or recipients) so the series count cannot grow with traffic.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub route: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub channel: String,
+    /// `sent`, `retry` or `dead`.
+    pub result: String,
+}
+
+/// Every metric Helpline exports, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub deliveries: Family<DeliveryLabels, Counter>,
+    pub lockouts: Counter,
+    pub outbox_depth: Gauge,
+    pub throttled: Counter,
+}
+
+pub type SharedMetrics = Arc<Metrics>;
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("helpline");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let lockouts = Counter::default();
+        let outbox_depth = Gauge::default();
+        let throttled = Counter::default();
+        registry.register("http_requests", "HTTP requests served", requests.clone());
+        registry.register(
+            "outbox_deliveries",
+            "Outbox delivery attempts by channel and result",
+            deliveries.clone(),
+        );
+        registry.register(
+            "lockouts",
+            "Account waits started by the guard",
+            lockouts.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Messages waiting in the outbox",
+            outbox_depth.clone(),
+        );
+        registry.register(
+            "throttled",
+            "Requests refused by the per-source limiter",
+            throttled.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            deliveries,
+            lockouts,
+            outbox_depth,
+            throttled,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn delivery(&self, channel: &str, result: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,297 @@
+//! The outbox worker: delivers queued messages, at least once, in order of due time.
+//!
+//! Each message is claimed under a lease; a worker that crashes mid-delivery simply lets the
+//! lease run out and the next worker (or instance) takes the message again. Transient failures
+//! are retried with exponential backoff and jitter; a permanent failure, too many tries, or a
+//! secret that expired while waiting dead-letters the message and opens a ticket, in one
+//! transaction. Bodies are cleared once a message is sent or dead, and recipients are masked in
+//! every log line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::clock::{Millis, SharedClock, duration_ms};
+use crate::config::OutboxSettings;
+use crate::domain::email::{EmailAddress, mask_address};
+use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
+use crate::metrics::SharedMetrics;
+use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
+use crate::store::tickets::{self, NewTicket};
+use crate::store::{Store, Tx};
+
+/// Queues an email in the caller's transaction. The Message-ID is fixed now, so every retry
+/// of the message carries the same one and the receiving side can tell duplicates.
+pub async fn queue_email(
+    tx: &mut Tx,
+    from: &Mailbox,
+    to: &EmailAddress,
+    email: ComposedEmail,
+    contractor_id: Option<i64>,
+    secret_expires_at: Option<Millis>,
+    now: Millis,
+) -> Result<i64, sqlx::Error> {
+    let domain = from.email.domain();
+    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), domain);
+    queue::enqueue(
+        tx,
+        &NewMessage {
+            channel: Channel::Email,
+            template: email.template,
+            contractor_id,
+            recipient: to.to_string(),
+            subject: email.subject,
+            body_text: email.text,
+            body_html: Some(email.html),
+            message_id,
+            secret_expires_at,
+        },
+        now,
+    )
+    .await
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        id: i64,
+    },
+    Retry {
+        id: i64,
+        at: Millis,
+    },
+    Dead {
+        id: i64,
+        ticket: i64,
+    },
+    /// The lease was lost to another worker before the result could be recorded.
+    LeaseLost {
+        id: i64,
+    },
+}
+
+/// Delivers the outbox.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    store: Store,
+    clock: SharedClock,
+    settings: OutboxSettings,
+    email: Arc<dyn EmailTransport>,
+    from: Mailbox,
+    metrics: SharedMetrics,
+    /// Names this worker in leases: unique per process and task.
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        settings: OutboxSettings,
+        email: Arc<dyn EmailTransport>,
+        from: Mailbox,
+        metrics: SharedMetrics,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+            email,
+            from,
+            metrics,
+            owner: format!("worker-{}", uuid::Uuid::new_v4()),
+            wake,
+        }
+    }
+
+    /// Claims and handles one due message; `None` when nothing is due.
+    pub async fn run_once(&self) -> Result<Option<Outcome>, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let lease_until = now + duration_ms(self.settings.lease);
+        let Some(msg) = queue::claim_due(self.store.pool(), &self.owner, now, lease_until).await?
+        else {
+            return Ok(None);
+        };
+        let span = tracing::info_span!(
+            "deliver",
+            outbox_id = msg.id,
+            channel = %msg.channel,
+            template = %msg.template,
+            to = %mask_address(&msg.recipient),
+            attempt = msg.attempts + 1,
+        );
+        self.handle(msg).instrument(span).await.map(Some)
+    }
+
+    async fn handle(&self, msg: QueuedMessage) -> Result<Outcome, sqlx::Error> {
+        let now = self.clock.now_ms();
+        if msg.secret_expires_at.is_some_and(|t| t <= now) {
+            return self
+                .dead_letter(
+                    &msg,
+                    false,
+                    "the secret in it expired before it could be delivered",
+                )
+                .await;
+        }
+        let result = match msg.channel.as_str() {
+            "email" => match self.build_email(&msg) {
+                Ok(m) => self.email.send(m).await,
+                Err(e) => Err(DeliveryError::Permanent(e)),
+            },
+            other => Err(DeliveryError::Permanent(format!(
+                "no transport for channel {other}"
+            ))),
+        };
+        match result {
+            Ok(()) => {
+                let done = self.clock.now_ms();
+                if !queue::mark_sent(self.store.pool(), msg.id, &self.owner, done, None).await? {
+                    return Ok(Outcome::LeaseLost { id: msg.id });
+                }
+                self.metrics.delivery(&msg.channel, "sent");
+                tracing::info!("delivered");
+                Ok(Outcome::Sent { id: msg.id })
+            }
+            Err(DeliveryError::Permanent(e)) => {
+                self.dead_letter(&msg, true, &mask_in(&e, &msg.recipient))
+                    .await
+            }
+            Err(DeliveryError::Transient(e)) => {
+                let e = mask_in(&e, &msg.recipient);
+                let tries = msg.attempts + 1;
+                if tries >= i64::from(self.settings.max_attempts) {
+                    return self
+                        .dead_letter(&msg, true, &format!("gave up after {tries} tries: {e}"))
+                        .await;
+                }
+                let at = self.clock.now_ms() + self.backoff(tries);
+                if !queue::reschedule(self.store.pool(), msg.id, &self.owner, at, &e).await? {
+                    return Ok(Outcome::LeaseLost { id: msg.id });
+                }
+                self.metrics.delivery(&msg.channel, "retry");
+                tracing::warn!(error = %e, retry_in_ms = at - now, "delivery failed; will retry");
+                Ok(Outcome::Retry { id: msg.id, at })
+            }
+        }
+    }
+
+    /// Exponential backoff with equal jitter: half the delay fixed, half random.
+    fn backoff(&self, tries: i64) -> Millis {
+        let base = duration_ms(self.settings.backoff_base).max(1);
+        let cap = duration_ms(self.settings.backoff_max).max(base);
+        let exp = u32::try_from(tries.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let delay = base.saturating_mul(1i64 << exp).min(cap);
+        let half = delay / 2;
+        half + rand::thread_rng().gen_range(0..=half.max(0))
+    }
+
+    async fn dead_letter(
+        &self,
+        msg: &QueuedMessage,
+        counted_attempt: bool,
+        reason: &str,
+    ) -> Result<Outcome, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        if !queue::mark_dead(&mut tx, msg.id, &self.owner, counted_attempt, reason).await? {
+            tx.rollback().await?;
+            return Ok(Outcome::LeaseLost { id: msg.id });
+        }
+        let ticket = tickets::open(
+            &mut tx,
+            &NewTicket {
+                kind: "undeliverable",
+                priority: "normal",
+                contractor_id: msg.contractor_id,
+                channel: if msg.channel == "sms" { "sms" } else { "email" },
+                summary: format!(
+                    "Could not deliver the {} {} to {}",
+                    msg.template.replace('_', " "),
+                    msg.channel,
+                    mask_address(&msg.recipient)
+                ),
+                detail: reason.to_string(),
+                outbox_id: Some(msg.id),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.metrics.delivery(&msg.channel, "dead");
+        tracing::warn!(reason, ticket, "dead-lettered");
+        Ok(Outcome::Dead { id: msg.id, ticket })
+    }
+
+    fn build_email(&self, msg: &QueuedMessage) -> Result<Message, String> {
+        let to: Mailbox = msg
+            .recipient
+            .parse()
+            .map_err(|_| "the recipient is not an email address".to_string())?;
+        let text = msg.body_text.clone().unwrap_or_default();
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(msg.subject.clone())
+            .message_id(Some(msg.message_id.clone()))
+            .date_now();
+        let built = match &msg.body_html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
+            None => builder.body(text),
+        };
+        built.map_err(|e| format!("cannot build the message: {e}"))
+    }
+
+    /// Delivers until `stop` is cancelled. A message being delivered when the stop comes is
+    /// finished first.
+    pub async fn run(self, stop: CancellationToken) {
+        tracing::info!(owner = %self.owner, "outbox worker started");
+        loop {
+            if stop.is_cancelled() {
+                break;
+            }
+            let idle = match self.run_once().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => self.idle_time().await,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox worker cannot reach the store");
+                    self.settings.poll
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+
+    /// How long to sleep: until the next message is due, at most one poll interval.
+    async fn idle_time(&self) -> Duration {
+        match queue::next_due(self.store.pool()).await {
+            Ok(Some(due)) => {
+                let wait = (due - self.clock.now_ms()).max(10);
+                Duration::from_millis(u64::try_from(wait).unwrap_or(0)).min(self.settings.poll)
+            }
+            _ => self.settings.poll,
+        }
+    }
+}
+
+/// Replaces the full recipient in provider error text (servers echo it) with its mask.
+fn mask_in(error: &str, recipient: &str) -> String {
+    if recipient.is_empty() {
+        return error.to_string();
+    }
+    error.replace(recipient, &mask_address(recipient))
+}

@@ -1,0 +1,111 @@
+//! Contractors on the roster: who they are and the phone and email on record.
+
+use std::collections::HashMap;
+
+use sqlx::AnyPool;
+
+use super::Tx;
+use crate::clock::Millis;
+
+/// The roster fields of one contractor, as imported (phones already E.164, email normalised).
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct RosterFields {
+    pub contractor_number: String,
+    pub license_number: Option<String>,
+    pub business_name: String,
+    pub contact_name: String,
+    pub phone: Option<String>,
+    pub alt_phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl RosterFields {
+    /// True when the phone, alternate phone or email differ: a contact change, which voids
+    /// pending secrets and is audited.
+    pub fn contact_differs(&self, other: &RosterFields) -> bool {
+        self.phone != other.phone || self.alt_phone != other.alt_phone || self.email != other.email
+    }
+}
+
+/// A contractor row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Contractor {
+    pub id: i64,
+    #[sqlx(flatten)]
+    pub fields: RosterFields,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+const COLUMNS: &str = "id, contractor_number, license_number, business_name, contact_name, \
+                       phone, alt_phone, email, created_at, updated_at";
+
+/// Every contractor's roster fields by contractor number, with the row id: what an import
+/// compares against.
+pub async fn all_by_number(
+    pool: &AnyPool,
+) -> Result<HashMap<String, (i64, RosterFields)>, sqlx::Error> {
+    let rows: Vec<Contractor> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.fields.contractor_number.clone(), (c.id, c.fields)))
+        .collect())
+}
+
+pub async fn insert(tx: &mut Tx, f: &RosterFields, now: Millis) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO contractors (contractor_number, license_number, business_name, contact_name, \
+         phone, alt_phone, email, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(&f.contractor_number)
+    .bind(&f.license_number)
+    .bind(&f.business_name)
+    .bind(&f.contact_name)
+    .bind(&f.phone)
+    .bind(&f.alt_phone)
+    .bind(&f.email)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    id: i64,
+    f: &RosterFields,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contractors SET license_number = $2, business_name = $3, contact_name = $4, \
+         phone = $5, alt_phone = $6, email = $7, updated_at = $8 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&f.license_number)
+    .bind(&f.business_name)
+    .bind(&f.contact_name)
+    .bind(&f.phone)
+    .bind(&f.alt_phone)
+    .bind(&f.email)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_number(pool: &AnyPool, number: &str) -> Result<Option<Contractor>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contractors WHERE contractor_number = $1"
+    ))
+    .bind(number)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM contractors")
+        .fetch_one(pool)
+        .await
+}

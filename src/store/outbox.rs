@@ -1,0 +1,197 @@
+//! Queued messages. A message is written in the same transaction as the change that causes
+//! it; a worker claims one at a time under a lease, so a worker that dies mid-delivery leaves
+//! the message to be taken again once the lease runs out.
+
+use sqlx::AnyPool;
+
+use super::Tx;
+use crate::clock::Millis;
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub channel: Channel,
+    /// Which template made it (`reset_link`, …): for logs and metrics, never the body.
+    pub template: &'static str,
+    /// Whose message it is, so an undeliverable one lands on the right ticket.
+    pub contractor_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub message_id: String,
+    /// When the secret inside stops working; an expired secret is never sent.
+    pub secret_expires_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// A claimed or stored message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedMessage {
+    pub id: i64,
+    pub channel: String,
+    pub template: String,
+    pub contractor_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: Option<String>,
+    pub body_html: Option<String>,
+    pub message_id: String,
+    pub secret_expires_at: Option<Millis>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
+    pub provider_id: Option<String>,
+    pub sent_at: Option<Millis>,
+}
+
+const COLUMNS: &str = "id, channel, template, contractor_id, recipient, subject, body_text, body_html, \
+    message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, provider_id, \
+    sent_at";
+
+pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (channel, template, recipient, subject, body_text, body_html, \
+         message_id, secret_expires_at, next_attempt_at, created_at, contractor_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
+    )
+    .bind(m.channel.as_str())
+    .bind(m.template)
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body_text)
+    .bind(&m.body_html)
+    .bind(&m.message_id)
+    .bind(m.secret_expires_at)
+    .bind(now)
+    .bind(m.contractor_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Takes the next due message for `owner` until `lease_until`. The outer condition is checked
+/// again on the row being updated, so two workers racing for one message cannot both win.
+pub async fn claim_due(
+    pool: &AnyPool,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+) -> Result<Option<QueuedMessage>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET lease_owner = $1, lease_until = $2 \
+         WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+                     AND (lease_until IS NULL OR lease_until <= $3) \
+                     ORDER BY next_attempt_at, id LIMIT 1) \
+         AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Marks a delivered message sent and clears its body: the secret in it is no longer needed.
+pub async fn mark_sent(
+    pool: &AnyPool,
+    id: i64,
+    owner: &str,
+    now: Millis,
+    provider_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $3, attempts = attempts + 1, \
+         provider_id = $4, body_text = NULL, body_html = NULL, lease_owner = NULL, \
+         lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(now)
+    .bind(provider_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a transient failure and when to try again.
+pub async fn reschedule(
+    pool: &AnyPool,
+    id: i64,
+    owner: &str,
+    next_attempt_at: Millis,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4, \
+         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(next_attempt_at)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Dead-letters a message (inside the transaction that opens its ticket) and clears its body.
+pub async fn mark_dead(
+    tx: &mut Tx,
+    id: i64,
+    owner: &str,
+    counted_attempt: bool,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'dead', attempts = attempts + $3, last_error = $4, \
+         body_text = NULL, body_html = NULL, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(i64::from(counted_attempt))
+    .bind(error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<QueuedMessage>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Messages not yet sent nor dead-lettered.
+pub async fn depth(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        .fetch_one(pool)
+        .await
+}
+
+/// The earliest time a pending message is due, if any: how long an idle worker may sleep.
+pub async fn next_due(pool: &AnyPool) -> Result<Option<Millis>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at \
+         THEN lease_until ELSE next_attempt_at END) FROM outbox WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+}

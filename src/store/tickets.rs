@@ -1,0 +1,60 @@
+//! The staff escalation queue: every case Helpline cannot settle itself.
+
+use sqlx::AnyPool;
+
+use super::Tx;
+use crate::clock::Millis;
+
+/// What a new ticket is about. Never holds a secret.
+#[derive(Debug, Clone)]
+pub struct NewTicket<'a> {
+    pub kind: &'a str,
+    pub priority: &'a str,
+    pub contractor_id: Option<i64>,
+    pub channel: &'a str,
+    pub summary: String,
+    pub detail: String,
+    pub outbox_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Ticket {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub priority: String,
+    pub contractor_id: Option<i64>,
+    pub channel: String,
+    pub summary: String,
+    pub detail: String,
+    pub outbox_id: Option<i64>,
+    pub created_at: Millis,
+}
+
+pub async fn open(tx: &mut Tx, t: &NewTicket<'_>, now: Millis) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO tickets (kind, priority, contractor_id, channel, summary, detail, outbox_id, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(t.kind)
+    .bind(t.priority)
+    .bind(t.contractor_id)
+    .bind(t.channel)
+    .bind(&t.summary)
+    .bind(&t.detail)
+    .bind(t.outbox_id)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Open tickets, urgent first, then oldest first.
+pub async fn open_tickets(pool: &AnyPool) -> Result<Vec<Ticket>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, status, priority, contractor_id, channel, summary, detail, outbox_id, \
+         created_at FROM tickets WHERE status = 'open' \
+         ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at, id",
+    )
+    .fetch_all(pool)
+    .await
+}
