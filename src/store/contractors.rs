@@ -109,3 +109,16 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
         .fetch_one(pool)
         .await
 }
+
+/// Contractors whose phone or alternate phone on record is this number.
+pub async fn by_phone(
+    pool: &AnyPool,
+    phone: &crate::domain::phone::PhoneNumber,
+) -> Result<Vec<Contractor>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contractors WHERE phone = $1 OR alt_phone = $1 ORDER BY id"
+    ))
+    .bind(phone.as_str())
+    .fetch_all(pool)
+    .await
+}

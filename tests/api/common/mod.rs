@@ -1,0 +1,212 @@
+//! Test scaffolding: a fresh database per test (SQLite by default, PostgreSQL when
+//! `HELPLINE_TEST_DATABASE_URL` names a server), the app on `127.0.0.1:0`, a real SMTP server
+//! on loopback, and the `helpline` binary.
+
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpline::app::{AppState, Application, Overrides};
+use helpline::clock::{ManualClock, SharedClock};
+use helpline::config::Settings;
+use helpline::store::Store;
+use sqlx::{Connection, Executor};
+use tempfile::TempDir;
+
+/// 2026-01-05 09:00:00 UTC: tests start their clocks here.
+pub const T0: i64 = 1_767_603_600_000;
+
+/// A database of its own for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
+pub struct TestDb {
+    url: String,
+    dir: TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("HELPLINE_TEST_DATABASE_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                let name = format!("helpline_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("HELPLINE_TEST_DATABASE_URL must reach a PostgreSQL server");
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("database URL");
+                url.set_path(&format!("/{name}"));
+                TestDb {
+                    url: url.to_string(),
+                    dir,
+                    pg: Some((admin, name)),
+                }
+            }
+            _ => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb { url, dir, pg: None }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A scratch folder that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&helpline::config::DatabaseUrl::new(self.url.clone()))
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings::for_local(&self.url)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop cannot await; a short-lived thread with its own runtime cleans up.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A clock for tests, at [`T0`].
+pub fn test_clock() -> Arc<ManualClock> {
+    ManualClock::starting_at(T0)
+}
+
+/// The app on a random loopback port, served in the background.
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb::new().await;
+        let mut settings = db.settings();
+        settings.mail.dir = Some(db.dir().join("mail"));
+        adjust(&mut settings);
+        let clock = test_clock();
+        let shared: SharedClock = clock.clone();
+        let app = Application::build(
+            settings,
+            Overrides {
+                clock: Some(shared),
+                email: None,
+            },
+        )
+        .await
+        .expect("app builds");
+        let base = format!("http://{}", app.local_addr().expect("bound"));
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let served = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base,
+            state,
+            clock,
+            db,
+            stop: Some(tx),
+            served: Some(served),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Asks the app to stop and waits until it has.
+    pub async fn shutdown(&mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.served.take() {
+            Some(h) => tokio::time::timeout(Duration::from_secs(30), h)
+                .await
+                .expect("app stops within 30 s")
+                .expect("serve task"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `helpline` binary with a clean environment (no HELPLINE_* from the caller) in `cwd`.
+pub fn helpline(cwd: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .current_dir(cwd)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a command to completion, returning (status code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run helpline");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}

@@ -1,0 +1,10 @@
+//! One test binary: every test gets its own database, SQLite by default and PostgreSQL when
+//! `HELPLINE_TEST_DATABASE_URL` is set (`.ci/run` runs the suite both ways).
+
+mod audit;
+mod common;
+mod config_cli;
+mod guard;
+mod ops;
+mod outbox;
+mod roster;
