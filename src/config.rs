@@ -764,3 +764,25 @@ mod tests {
         assert!(errs.to_string().contains("smtp_ulr"), "{errs}");
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The documented example must itself be a valid configuration.
+    #[test]
+    fn the_example_file_loads() {
+        let env = |_: &str| None;
+        let s = Settings::load(&Sources {
+            file: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/helpline.example.toml"
+            ))),
+            env: &env,
+        })
+        .unwrap();
+        assert_eq!(s.city.name, "Westminster");
+        assert_eq!(s.public_url.as_str(), "https://help.example.gov/");
+        assert!(s.mail.smtp_url.is_some());
+    }
+}
