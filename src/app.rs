@@ -69,6 +69,8 @@ pub enum StartError {
 pub struct Overrides {
     pub clock: Option<SharedClock>,
     pub email: Option<Arc<dyn EmailTransport>>,
+    /// Text messages out; `None` uses Twilio's REST API when SMS is enabled.
+    pub sms: Option<Arc<dyn crate::twilio::SmsTransport>>,
 }
 
 /// A built, bound, migrated service, ready to run.
@@ -97,6 +99,11 @@ impl Application {
             Some(t) => t,
             None => email_transport(&settings)?,
         };
+        let sms: Option<Arc<dyn crate::twilio::SmsTransport>> = match overrides.sms {
+            Some(t) => Some(t),
+            None => crate::twilio::TwilioRest::from_settings(&settings)
+                .map(|t| Arc::new(t) as Arc<dyn crate::twilio::SmsTransport>),
+        };
         let metrics: SharedMetrics = Arc::new(Metrics::default());
         let guard = Guard::new(
             store.clone(),
@@ -113,6 +120,7 @@ impl Application {
             settings.mail.from.clone(),
             metrics.clone(),
             outbox_wake.clone(),
+            sms,
         );
         let listener =
             TcpListener::bind(settings.bind)
@@ -230,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::channels::portal::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -213,6 +213,10 @@ pub struct Settings {
     pub reset_link_lifetime: Duration,
     /// Lifetime of a temporary password sent by SMS or voice (at most 24 h).
     pub temporary_password_lifetime: Duration,
+    /// Every refused sign-in or verification takes at least this long, whatever the reason.
+    pub response_floor: Duration,
+    /// "Forgot password" always answers after exactly this long.
+    pub forgot_deadline: Duration,
 }
 
 // ---- the file, as written -------------------------------------------------------------------
@@ -593,6 +597,8 @@ impl Settings {
             outbox,
             reset_link_lifetime: Duration::from_secs(reset_minutes * 60),
             temporary_password_lifetime: Duration::from_secs(temp_minutes * 60),
+            response_floor: Duration::from_millis(400),
+            forgot_deadline: Duration::from_millis(800),
         })
     }
 

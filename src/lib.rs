@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,5 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod passwords;
+pub mod recovery;
 pub mod roster;
 pub mod store;
+pub mod twilio;

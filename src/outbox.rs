@@ -5,7 +5,8 @@
 //! are retried with exponential backoff and jitter; a permanent failure, too many tries, or a
 //! secret that expired while waiting dead-letters the message and opens a ticket, in one
 //! transaction. Bodies are cleared once a message is sent or dead, and recipients are masked in
-//! every log line.
+//! every log line. Email goes out over SMTP, text messages through Twilio's REST API; a text
+//! that holds a secret asks Twilio to drop it once the secret has expired (`ValidityPeriod`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +21,13 @@ use tracing::Instrument;
 use crate::clock::{Millis, SharedClock, duration_ms};
 use crate::config::OutboxSettings;
 use crate::domain::email::{EmailAddress, mask_address};
+use crate::domain::phone::PhoneNumber;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
 use crate::store::tickets::{self, NewTicket};
 use crate::store::{Store, Tx};
+use crate::twilio::{OutgoingSms, SmsTransport, validity_seconds};
 
 /// Queues an email in the caller's transaction. The Message-ID is fixed now, so every retry
 /// of the message carries the same one and the receiving side can tell duplicates.
@@ -50,6 +53,35 @@ pub async fn queue_email(
             body_text: email.text,
             body_html: Some(email.html),
             message_id,
+            secret_expires_at,
+        },
+        now,
+    )
+    .await
+}
+
+/// Queues a text message in the caller's transaction. `body` is the whole text; it is kept
+/// only until the message is sent or dead-lettered, and never logged.
+pub async fn queue_sms(
+    tx: &mut Tx,
+    to: &PhoneNumber,
+    template: &'static str,
+    body: String,
+    contractor_id: Option<i64>,
+    secret_expires_at: Option<Millis>,
+    now: Millis,
+) -> Result<i64, sqlx::Error> {
+    queue::enqueue(
+        tx,
+        &NewMessage {
+            channel: Channel::Sms,
+            template,
+            contractor_id,
+            recipient: to.to_string(),
+            subject: String::new(),
+            body_text: body,
+            body_html: None,
+            message_id: format!("sms-{}", uuid::Uuid::new_v4()),
             secret_expires_at,
         },
         now,
@@ -85,6 +117,8 @@ pub struct Worker {
     settings: OutboxSettings,
     email: Arc<dyn EmailTransport>,
     from: Mailbox,
+    /// Twilio, when SMS is enabled; without it every text is dead-lettered.
+    sms: Option<Arc<dyn SmsTransport>>,
     metrics: SharedMetrics,
     /// Names this worker in leases: unique per process and task.
     owner: String,
@@ -92,6 +126,8 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Every handle the worker delivers with; `sms` is `None` when SMS is not enabled.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         clock: SharedClock,
@@ -100,6 +136,7 @@ impl Worker {
         from: Mailbox,
         metrics: SharedMetrics,
         wake: Arc<Notify>,
+        sms: Option<Arc<dyn SmsTransport>>,
     ) -> Self {
         Self {
             store,
@@ -107,6 +144,7 @@ impl Worker {
             settings,
             email,
             from,
+            sms,
             metrics,
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             wake,
@@ -143,19 +181,29 @@ impl Worker {
                 )
                 .await;
         }
-        let result = match msg.channel.as_str() {
+        // The provider's id for the message, when it gives one (Twilio's sid).
+        let result: Result<Option<String>, DeliveryError> = match msg.channel.as_str() {
             "email" => match self.build_email(&msg) {
-                Ok(m) => self.email.send(m).await,
+                Ok(m) => self.email.send(m).await.map(|()| None),
                 Err(e) => Err(DeliveryError::Permanent(e)),
             },
+            "sms" => self.send_sms(&msg, now).await.map(Some),
             other => Err(DeliveryError::Permanent(format!(
                 "no transport for channel {other}"
             ))),
         };
         match result {
-            Ok(()) => {
+            Ok(provider_id) => {
                 let done = self.clock.now_ms();
-                if !queue::mark_sent(self.store.pool(), msg.id, &self.owner, done, None).await? {
+                if !queue::mark_sent(
+                    self.store.pool(),
+                    msg.id,
+                    &self.owner,
+                    done,
+                    provider_id.as_deref(),
+                )
+                .await?
+                {
                     return Ok(Outcome::LeaseLost { id: msg.id });
                 }
                 self.metrics.delivery(&msg.channel, "sent");
@@ -230,6 +278,25 @@ impl Worker {
         self.metrics.delivery(&msg.channel, "dead");
         tracing::warn!(reason, ticket, "dead-lettered");
         Ok(Outcome::Dead { id: msg.id, ticket })
+    }
+
+    /// Sends a text. A secret inside limits how long Twilio may hold it: the whole seconds it
+    /// has left at `now`.
+    async fn send_sms(&self, msg: &QueuedMessage, now: Millis) -> Result<String, DeliveryError> {
+        let Some(sms) = &self.sms else {
+            return Err(DeliveryError::Permanent("SMS is not enabled".into()));
+        };
+        let to = PhoneNumber::parse(&msg.recipient)
+            .map_err(|_| DeliveryError::Permanent("the recipient is not a phone number".into()))?;
+        let Some(body) = msg.body_text.clone().filter(|b| !b.is_empty()) else {
+            return Err(DeliveryError::Permanent("the text message is empty".into()));
+        };
+        sms.send(OutgoingSms {
+            to: to.to_string(),
+            body,
+            validity_seconds: msg.secret_expires_at.map(|t| validity_seconds(t, now)),
+        })
+        .await
     }
 
     fn build_email(&self, msg: &QueuedMessage) -> Result<Message, String> {

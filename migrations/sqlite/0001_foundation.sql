@@ -23,6 +23,7 @@ CREATE TABLE accounts (
     contractor_id        INTEGER NOT NULL UNIQUE REFERENCES contractors (id),
     password_hash        TEXT,
     must_change          INTEGER NOT NULL DEFAULT 1,
+    temporary_hash       TEXT,
     temporary_expires_at INTEGER,
     security_question    TEXT,
     security_answer_hash TEXT,
@@ -58,6 +59,7 @@ CREATE INDEX sessions_account ON sessions (account_id);
 CREATE TABLE reset_tokens (
     token_hash TEXT PRIMARY KEY,
     account_id INTEGER NOT NULL REFERENCES accounts (id),
+    purpose    TEXT NOT NULL DEFAULT 'reset' CHECK (purpose IN ('reset', 'not_me')),
     channel    TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
@@ -65,6 +67,24 @@ CREATE TABLE reset_tokens (
     voided_at  INTEGER
 );
 CREATE INDEX reset_tokens_account ON reset_tokens (account_id);
+
+-- Self-registrations that did not match the roster, waiting for staff. Secrets hashed.
+CREATE TABLE registrations (
+    id                   INTEGER PRIMARY KEY,
+    license_number       TEXT NOT NULL,
+    business_name        TEXT NOT NULL,
+    contact_name         TEXT NOT NULL,
+    phone                TEXT NOT NULL,
+    email                TEXT NOT NULL,
+    workers_comp_policy  TEXT,
+    workers_comp_expires TEXT,
+    password_hash        TEXT NOT NULL,
+    security_question    TEXT NOT NULL,
+    security_answer_hash TEXT NOT NULL,
+    status               TEXT NOT NULL DEFAULT 'pending',
+    ticket_id            INTEGER,
+    created_at           INTEGER NOT NULL
+);
 
 -- Per-account failure counters of the guard (subject is e.g. 'contractor:42').
 CREATE TABLE attempts (

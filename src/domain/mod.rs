@@ -3,4 +3,5 @@
 pub mod email;
 pub mod password;
 pub mod phone;
+pub mod questions;
 pub mod secret;

@@ -17,9 +17,46 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Letters and digits that cannot be mistaken for one another when read aloud or on a small
+/// screen: no 0/O/o, 1/l/I, 5/S, 2/Z.
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRTUVWXY";
+const LOWER: &[u8] = b"abcdefghijkmnpqrtuvwxy";
+const DIGITS: &[u8] = b"346789";
+
+/// A temporary password that meets the portal rules and is easy to read aloud: four letters
+/// or digits, a hyphen, four more (e.g. `Hq7k-3Wmx`), with at least one upper case letter, one
+/// lower case letter and one digit. About 44 bits: enough for a single-use secret that lives
+/// minutes behind a lockout.
+pub fn temporary_password() -> String {
+    use rand::seq::SliceRandom;
+    let mut rng = OsRng;
+    let all: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
+    loop {
+        let mut chars: Vec<u8> = (0..8)
+            .map(|_| *all.choose(&mut rng).unwrap_or(&b'x'))
+            .collect();
+        let has = |set: &[u8], cs: &[u8]| cs.iter().any(|c| set.contains(c));
+        if !(has(UPPER, &chars) && has(LOWER, &chars) && has(DIGITS, &chars)) {
+            continue;
+        }
+        chars.insert(4, b'-');
+        return String::from_utf8_lossy(&chars).into_owned();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporary_passwords_meet_the_portal_rules_and_read_easily() {
+        for _ in 0..500 {
+            let p = temporary_password();
+            assert_eq!(p.len(), 9, "{p}");
+            assert!(crate::domain::password::broken_rules(&p).is_empty(), "{p}");
+            assert!(!p.chars().any(|c| "0Oo1lI5S2Z".contains(c)), "{p}");
+        }
+    }
 
     #[test]
     fn tokens_are_long_and_distinct() {

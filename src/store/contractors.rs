@@ -122,3 +122,36 @@ pub async fn by_phone(
     .fetch_all(pool)
     .await
 }
+
+/// The contractor whose contractor number or license number (ignoring case and surrounding
+/// space) is `typed`, as the city's username setting says.
+pub async fn by_identifier(
+    pool: &AnyPool,
+    column: Identifier,
+    typed: &str,
+) -> Result<Option<Contractor>, sqlx::Error> {
+    let column = match column {
+        Identifier::ContractorNumber => "contractor_number",
+        Identifier::LicenseNumber => "license_number",
+    };
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contractors WHERE upper({column}) = upper($1) ORDER BY id LIMIT 1"
+    ))
+    .bind(typed.trim())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Contractor>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Which roster field a typed identifier is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    ContractorNumber,
+    LicenseNumber,
+}

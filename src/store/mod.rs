@@ -7,8 +7,11 @@ pub mod accounts;
 pub mod audit;
 pub mod contractors;
 pub mod outbox;
+pub mod registrations;
+pub mod sessions;
 pub mod staff;
 pub mod tickets;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -10,3 +10,4 @@ mod guard;
 mod ops;
 mod outbox;
 mod roster;
+mod sms_out;

@@ -40,6 +40,7 @@ fn worker(store: &Store, clock: &Arc<ManualClock>, smtp_url: &str, max_attempts:
             .expect("from"),
         Arc::new(Metrics::default()),
         Arc::new(Notify::new()),
+        None,
     )
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod smtp;
+pub mod twilio;
 
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -138,6 +139,7 @@ impl TestApp {
             Overrides {
                 clock: Some(shared),
                 email: None,
+                sms: None,
             },
         )
         .await

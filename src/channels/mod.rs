@@ -1,0 +1,4 @@
+//! Channel adapters: they authenticate requests, turn them into calls of the recovery service,
+//! and render its answers. They decide nothing themselves.
+
+pub mod portal;

@@ -1,0 +1,133 @@
+//! The portal's wording in English and Spanish, from `i18n/{en,es}.toml` (compiled in). The
+//! language comes from `?lang=`, then the language cookie, then the browser's Accept-Language.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Es,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().get(..2) {
+            Some("en") => Some(Lang::En),
+            Some("es") => Some(Lang::Es),
+            _ => None,
+        }
+    }
+
+    /// The first supported language of an Accept-Language header, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut bits = part.split(';');
+            let tag = bits.next().unwrap_or("").trim();
+            let q = bits
+                .find_map(|b| b.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(lang) = Lang::from_code(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+}
+
+/// One language's wording.
+#[derive(Debug)]
+pub struct Catalog {
+    lang: Lang,
+    texts: HashMap<String, String>,
+}
+
+impl Catalog {
+    pub fn get(lang: Lang) -> &'static Catalog {
+        static EN: OnceLock<Catalog> = OnceLock::new();
+        static ES: OnceLock<Catalog> = OnceLock::new();
+        match lang {
+            Lang::En => EN.get_or_init(|| Catalog::parse(Lang::En, include_str!("i18n/en.toml"))),
+            Lang::Es => ES.get_or_init(|| Catalog::parse(Lang::Es, include_str!("i18n/es.toml"))),
+        }
+    }
+
+    fn parse(lang: Lang, text: &str) -> Catalog {
+        // The catalogs are compiled in and checked by a unit test; an unreadable one would
+        // show its keys instead of failing the request.
+        let texts = toml::from_str::<HashMap<String, String>>(text).unwrap_or_default();
+        Catalog { lang, texts }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The text for `key`, or the key itself in brackets (tests look for those).
+    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
+        self.texts.get(key).map_or(key, String::as_str)
+    }
+
+    /// The sentence for a field error code.
+    pub fn error(&self, code: &str) -> String {
+        self.texts
+            .get(&format!("err_{code}"))
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.texts.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn both_catalogs_have_the_same_keys() {
+        let en: BTreeSet<_> = Catalog::get(Lang::En).keys().collect();
+        let es: BTreeSet<_> = Catalog::get(Lang::Es).keys().collect();
+        assert!(en.len() > 100, "{}", en.len());
+        assert_eq!(
+            en.symmetric_difference(&es).collect::<Vec<_>>(),
+            Vec::<&&str>::new()
+        );
+    }
+
+    #[test]
+    fn every_error_code_is_worded() {
+        for code in [
+            "required", "too_short", "too_long", "no_digit", "no_lower", "no_upper", "no_special",
+            "common", "contains_username", "contains_license", "contains_city", "mismatch",
+            "reuses_temporary", "unknown_question", "answer_too_short", "answers_differ",
+            "invalid_phone", "invalid_email", "invalid_date", "expired_date", "too_long_field",
+            "try_later",
+        ] {
+            for lang in [Lang::En, Lang::Es] {
+                assert_ne!(Catalog::get(lang).error(code), code, "{code} in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_supported() {
+        assert_eq!(Lang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(Lang::Es));
+        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"), Some(Lang::Es));
+        assert_eq!(Lang::from_accept_language("de"), None);
+    }
+}

@@ -1,0 +1,373 @@
+//! Web plumbing shared by the portal pages: the visitor (language, CSRF token, session,
+//! source address), cookies, field errors, rendering and security headers.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+
+use super::i18n::{Catalog, Lang};
+use crate::app::AppState;
+use crate::clock::duration_ms;
+use crate::domain::questions::QUESTIONS;
+use crate::domain::secret::{random_token, token_digest};
+use crate::recovery::FieldError;
+use crate::store::sessions;
+
+/// Signed-in sessions without "Remember me": idle and absolute limits.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+/// With "Remember me".
+pub const REMEMBERED: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A reset link's token is held in a cookie this long after the link is opened.
+pub const RESET_COOKIE: Duration = Duration::from_secs(15 * 60);
+/// A kiosk verification lasts this long.
+pub const HELP_STEP: Duration = Duration::from_secs(10 * 60);
+
+pub const SESSION: &str = "helpline_session";
+pub const CSRF: &str = "helpline_csrf";
+pub const LANG: &str = "helpline_lang";
+pub const RESET: &str = "helpline_reset";
+pub const HELP: &str = "helpline_help";
+
+/// A signed-in contractor.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id_hash: String,
+    pub account_id: i64,
+}
+
+/// Who is asking: what every portal handler needs before it does anything.
+pub struct Visitor {
+    pub lang: Lang,
+    pub tr: &'static Catalog,
+    /// The CSRF token of this browser (also in its cookie).
+    pub csrf: String,
+    pub ip: IpAddr,
+    pub session: Option<SignedIn>,
+    /// Cookies to set or remove with the response.
+    pub jar: CookieJar,
+    https: bool,
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let https = st.settings.public_url.scheme() == "https";
+        let mut jar = CookieJar::from_headers(&parts.headers);
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+
+        let asked = Query::<LangQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.lang)
+            .and_then(|l| Lang::from_code(&l));
+        let lang = asked
+            .or_else(|| jar.get(&name(LANG, https)).and_then(|c| Lang::from_code(c.value())))
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or(Lang::En);
+        if let Some(l) = asked {
+            jar = jar.add(cookie(LANG, l.code().to_string(), https, Some(REMEMBERED), SameSite::Lax));
+        }
+
+        let csrf = match jar.get(&name(CSRF, https)).map(|c| c.value().to_string()) {
+            Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => t,
+            _ => {
+                let t = random_token(16);
+                jar = jar.add(cookie(CSRF, t.clone(), https, None, SameSite::Strict));
+                t
+            }
+        };
+
+        let mut session = None;
+        if let Some(id) = jar.get(&name(SESSION, https)).map(|c| c.value().to_string()) {
+            session = signed_in(st, &id).await;
+            if session.is_none() {
+                jar = jar.remove(removal(SESSION, https));
+            }
+        }
+
+        Ok(Visitor {
+            lang,
+            tr: Catalog::get(lang),
+            csrf,
+            ip,
+            session,
+            jar,
+            https,
+        })
+    }
+}
+
+/// Looks the session up and applies the idle and absolute limits.
+async fn signed_in(st: &AppState, id: &str) -> Option<SignedIn> {
+    if id.len() != 64 {
+        return None;
+    }
+    let digest = token_digest(id);
+    let row = sessions::get(st.store.pool(), &digest).await.ok()??;
+    let now = st.clock.now_ms();
+    let idle = if row.remember != 0 { REMEMBERED } else { IDLE };
+    if row.expires_at <= now || row.last_seen_at + duration_ms(idle) <= now {
+        let _ = sessions::delete(st.store.pool(), &digest).await;
+        return None;
+    }
+    let account_id = row.account_id?;
+    if now - row.last_seen_at > 60_000 {
+        let _ = sessions::touch(st.store.pool(), &digest, now).await;
+    }
+    Some(SignedIn {
+        id_hash: digest,
+        account_id,
+    })
+}
+
+/// The cookie's name: `__Host-` prefixed when the site is served over https.
+pub fn name(base: &str, https: bool) -> String {
+    if https {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+fn cookie(
+    base: &str,
+    value: String,
+    https: bool,
+    max_age: Option<Duration>,
+    same_site: SameSite,
+) -> Cookie<'static> {
+    let mut c = Cookie::build((name(base, https), value))
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(same_site)
+        .build();
+    if let Some(age) = max_age {
+        c.set_max_age(time::Duration::seconds(i64::try_from(age.as_secs()).unwrap_or(i64::MAX)));
+    }
+    c
+}
+
+fn removal(base: &str, https: bool) -> Cookie<'static> {
+    Cookie::build((name(base, https), "")).path("/").build()
+}
+
+impl Visitor {
+    pub fn https(&self) -> bool {
+        self.https
+    }
+
+    /// The page context for templates.
+    pub fn page(&self, st: &AppState, user: Option<String>) -> PageCtx {
+        PageCtx {
+            tr: self.tr,
+            lang: self.lang.code(),
+            csrf: self.csrf.clone(),
+            user,
+            city: st.settings.city.name.clone(),
+        }
+    }
+
+    /// True when the form's token matches this browser's cookie.
+    pub fn csrf_ok(&self, sent: &str) -> bool {
+        constant_time_eq(sent.as_bytes(), self.csrf.as_bytes())
+    }
+
+    /// Sets a cookie with the response.
+    pub fn set(&mut self, base: &str, value: String, max_age: Option<Duration>) {
+        let jar = std::mem::take(&mut self.jar);
+        self.jar = jar.add(cookie(base, value, self.https, max_age, SameSite::Lax));
+    }
+
+    /// Removes a cookie with the response.
+    pub fn unset(&mut self, base: &str) {
+        let jar = std::mem::take(&mut self.jar);
+        self.jar = jar.remove(removal(base, self.https));
+    }
+
+    /// The value of one of our cookies.
+    pub fn cookie(&self, base: &str) -> Option<String> {
+        self.jar.get(&name(base, self.https)).map(|c| c.value().to_string())
+    }
+
+    /// The reset token cookie: scoped to /reset, `__Secure-` on https (a `__Host-` cookie
+    /// must have path /).
+    pub fn set_reset_token(&mut self, token: String) {
+        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        let mut c = Cookie::build((n, token))
+            .path("/reset")
+            .http_only(true)
+            .secure(self.https)
+            .same_site(SameSite::Lax)
+            .build();
+        c.set_max_age(time::Duration::seconds(RESET_COOKIE.as_secs() as i64));
+        let jar = std::mem::take(&mut self.jar);
+        self.jar = jar.add(c);
+    }
+
+    pub fn reset_token(&self) -> Option<String> {
+        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        self.jar.get(&n).map(|c| c.value().to_string())
+    }
+
+    pub fn clear_reset_token(&mut self) {
+        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        let jar = std::mem::take(&mut self.jar);
+        self.jar = jar.remove(Cookie::build((n, "")).path("/reset").build());
+    }
+
+    /// Sends `response` with this visitor's cookie changes.
+    pub fn respond(self, response: Response) -> Response {
+        (self.jar, response).into_response()
+    }
+
+    /// Renders a template with `status`.
+    pub fn render(self, status: StatusCode, page: impl Template) -> Response {
+        let response = match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "template failed to render");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+            }
+        };
+        self.respond(response)
+    }
+
+    /// A redirect (303, so a refresh does not resubmit the form).
+    pub fn redirect(self, to: &str) -> Response {
+        let response = (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")))],
+        )
+            .into_response();
+        self.respond(response)
+    }
+
+    /// Creates a signed-in session with a fresh id (the old one, if any, is ended: no
+    /// fixation).
+    pub async fn sign_in(&mut self, st: &AppState, account_id: i64, remember: bool) -> Result<(), sqlx::Error> {
+        if let Some(old) = self.session.take() {
+            sessions::delete(st.store.pool(), &old.id_hash).await?;
+        }
+        let id = random_token(32);
+        let now = st.clock.now_ms();
+        let lifetime = if remember { REMEMBERED } else { ABSOLUTE };
+        sessions::create(
+            st.store.pool(),
+            &token_digest(&id),
+            Some(account_id),
+            remember,
+            "{}",
+            now,
+            now + duration_ms(lifetime),
+        )
+        .await?;
+        self.set(SESSION, id, remember.then_some(REMEMBERED));
+        Ok(())
+    }
+
+    pub async fn sign_out(&mut self, st: &AppState) -> Result<(), sqlx::Error> {
+        if let Some(old) = self.session.take() {
+            sessions::delete(st.store.pool(), &old.id_hash).await?;
+        }
+        self.unset(SESSION);
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What every page template gets.
+pub struct PageCtx {
+    pub tr: &'static Catalog,
+    pub lang: &'static str,
+    pub csrf: String,
+    /// The username at the top right when signed in.
+    pub user: Option<String>,
+    pub city: String,
+}
+
+impl PageCtx {
+    /// Security questions in this page's language, with the selected one marked.
+    pub fn question_options(&self, selected: &str) -> Vec<(&'static str, &'static str, bool)> {
+        QUESTIONS
+            .iter()
+            .map(|(id, en, es)| {
+                let text = if self.lang == "es" { *es } else { *en };
+                (*id, text, *id == selected)
+            })
+            .collect()
+    }
+}
+
+/// Field errors, worded in the page's language.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<(&'static str, String)>);
+
+impl Errors {
+    pub fn from_codes(tr: &Catalog, errors: &[FieldError]) -> Errors {
+        Errors(errors.iter().map(|e| (e.field, tr.error(e.code))).collect())
+    }
+    pub fn one(tr: &Catalog, field: &'static str, code: &str) -> Errors {
+        Errors(vec![(field, tr.error(code))])
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(f, _)| *f == field)
+    }
+    pub fn get(&self, field: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .collect()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Security headers on every portal response: no inline script at all, no framing, no
+/// sniffing, no referrer (reset pages must never leak their URL), nothing cached.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

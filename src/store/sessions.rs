@@ -1,0 +1,91 @@
+//! Signed-in sessions (contractors; staff later) and short-lived kiosk verifications. Only the
+//! SHA-256 of a session id is stored.
+
+use sqlx::AnyPool;
+
+use super::Tx;
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id_hash: String,
+    pub account_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub remember: i64,
+    pub data: String,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+    pub expires_at: Millis,
+}
+
+const COLUMNS: &str =
+    "id_hash, account_id, staff_id, remember, data, created_at, last_seen_at, expires_at";
+
+#[allow(clippy::too_many_arguments)]
+pub async fn create(
+    pool: &AnyPool,
+    id_hash: &str,
+    account_id: Option<i64>,
+    remember: bool,
+    data: &str,
+    now: Millis,
+    expires_at: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, account_id, csrf_token, remember, data, created_at, \
+         last_seen_at, expires_at) VALUES ($1, $2, '', $3, $4, $5, $5, $6)",
+    )
+    .bind(id_hash)
+    .bind(account_id)
+    .bind(i64::from(remember))
+    .bind(data)
+    .bind(now)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(pool: &AnyPool, id_hash: &str) -> Result<Option<Session>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE id_hash = $1"
+    ))
+    .bind(id_hash)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn touch(pool: &AnyPool, id_hash: &str, now: Millis) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of an account (after a reset or a "this wasn't me").
+pub async fn delete_for_account(tx: &mut Tx, account_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Removes expired sessions.
+pub async fn purge_expired(pool: &AnyPool, now: Millis) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
