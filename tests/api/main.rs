@@ -9,5 +9,6 @@ mod config_cli;
 mod guard;
 mod ops;
 mod outbox;
+mod portal;
 mod roster;
 mod sms_out;

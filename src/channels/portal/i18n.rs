@@ -112,10 +112,27 @@ mod tests {
     #[test]
     fn every_error_code_is_worded() {
         for code in [
-            "required", "too_short", "too_long", "no_digit", "no_lower", "no_upper", "no_special",
-            "common", "contains_username", "contains_license", "contains_city", "mismatch",
-            "reuses_temporary", "unknown_question", "answer_too_short", "answers_differ",
-            "invalid_phone", "invalid_email", "invalid_date", "expired_date", "too_long_field",
+            "required",
+            "too_short",
+            "too_long",
+            "no_digit",
+            "no_lower",
+            "no_upper",
+            "no_special",
+            "common",
+            "contains_username",
+            "contains_license",
+            "contains_city",
+            "mismatch",
+            "reuses_temporary",
+            "unknown_question",
+            "answer_too_short",
+            "answers_differ",
+            "invalid_phone",
+            "invalid_email",
+            "invalid_date",
+            "expired_date",
+            "too_long_field",
             "try_later",
         ] {
             for lang in [Lang::En, Lang::Es] {
@@ -126,8 +143,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_supported() {
-        assert_eq!(Lang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(Lang::Es));
-        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"), Some(Lang::Es));
+        assert_eq!(
+            Lang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
+            Some(Lang::Es)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
+            Some(Lang::Es)
+        );
         assert_eq!(Lang::from_accept_language("de"), None);
     }
 }

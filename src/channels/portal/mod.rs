@@ -1,9 +1,42 @@
-//! The portal's login steps as server-rendered pages (no JavaScript), also the walk-up kiosk.
+//! The portal's login steps as server-rendered pages (no JavaScript), also the walk-up kiosk:
+//! sign in, "Require Login Change", forgotten password, reset link, "Setup an Account", and
+//! "I can't log in". Routes are those of the public contract.
+
+mod i18n;
+mod pages;
+mod web;
+
+pub use i18n::{Catalog, Lang};
 
 use axum::Router;
+use axum::routing::{get, post};
 
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/login/change", get(pages::change_page).post(pages::change))
+        .route("/account", get(pages::account))
+        .route("/forgot", get(pages::forgot_page).post(pages::forgot))
+        .route("/reset", get(pages::reset_page).post(pages::reset))
+        .route("/reset/", get(pages::reset_empty).post(pages::reset_empty))
+        .route(
+            "/reset/{token}",
+            get(pages::reset_link).post(pages::reset_with_token),
+        )
+        .route(
+            "/not-me/{token}",
+            get(pages::not_me_page).post(pages::not_me),
+        )
+        .route("/register", get(pages::register_page).post(pages::register))
+        .route("/help", get(pages::help_page).post(pages::help))
+        .route("/help/send", post(pages::help_send))
+        .route("/static/portal.css", get(pages::stylesheet))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/login") }),
+        )
+        .layer(axum::middleware::from_fn(web::security_headers))
 }

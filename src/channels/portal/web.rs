@@ -78,7 +78,10 @@ impl FromRequestParts<AppState> for Visitor {
             .and_then(|q| q.0.lang)
             .and_then(|l| Lang::from_code(&l));
         let lang = asked
-            .or_else(|| jar.get(&name(LANG, https)).and_then(|c| Lang::from_code(c.value())))
+            .or_else(|| {
+                jar.get(&name(LANG, https))
+                    .and_then(|c| Lang::from_code(c.value()))
+            })
             .or_else(|| {
                 parts
                     .headers
@@ -88,7 +91,13 @@ impl FromRequestParts<AppState> for Visitor {
             })
             .unwrap_or(Lang::En);
         if let Some(l) = asked {
-            jar = jar.add(cookie(LANG, l.code().to_string(), https, Some(REMEMBERED), SameSite::Lax));
+            jar = jar.add(cookie(
+                LANG,
+                l.code().to_string(),
+                https,
+                Some(REMEMBERED),
+                SameSite::Lax,
+            ));
         }
 
         let csrf = match jar.get(&name(CSRF, https)).map(|c| c.value().to_string()) {
@@ -101,7 +110,10 @@ impl FromRequestParts<AppState> for Visitor {
         };
 
         let mut session = None;
-        if let Some(id) = jar.get(&name(SESSION, https)).map(|c| c.value().to_string()) {
+        if let Some(id) = jar
+            .get(&name(SESSION, https))
+            .map(|c| c.value().to_string())
+        {
             session = signed_in(st, &id).await;
             if session.is_none() {
                 jar = jar.remove(removal(SESSION, https));
@@ -166,7 +178,9 @@ fn cookie(
         .same_site(same_site)
         .build();
     if let Some(age) = max_age {
-        c.set_max_age(time::Duration::seconds(i64::try_from(age.as_secs()).unwrap_or(i64::MAX)));
+        c.set_max_age(time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        ));
     }
     c
 }
@@ -176,10 +190,6 @@ fn removal(base: &str, https: bool) -> Cookie<'static> {
 }
 
 impl Visitor {
-    pub fn https(&self) -> bool {
-        self.https
-    }
-
     /// The page context for templates.
     pub fn page(&self, st: &AppState, user: Option<String>) -> PageCtx {
         PageCtx {
@@ -210,13 +220,19 @@ impl Visitor {
 
     /// The value of one of our cookies.
     pub fn cookie(&self, base: &str) -> Option<String> {
-        self.jar.get(&name(base, self.https)).map(|c| c.value().to_string())
+        self.jar
+            .get(&name(base, self.https))
+            .map(|c| c.value().to_string())
     }
 
     /// The reset token cookie: scoped to /reset, `__Secure-` on https (a `__Host-` cookie
     /// must have path /).
     pub fn set_reset_token(&mut self, token: String) {
-        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        let n = if self.https {
+            format!("__Secure-{RESET}")
+        } else {
+            RESET.to_string()
+        };
         let mut c = Cookie::build((n, token))
             .path("/reset")
             .http_only(true)
@@ -229,12 +245,20 @@ impl Visitor {
     }
 
     pub fn reset_token(&self) -> Option<String> {
-        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        let n = if self.https {
+            format!("__Secure-{RESET}")
+        } else {
+            RESET.to_string()
+        };
         self.jar.get(&n).map(|c| c.value().to_string())
     }
 
     pub fn clear_reset_token(&mut self) {
-        let n = if self.https { format!("__Secure-{RESET}") } else { RESET.to_string() };
+        let n = if self.https {
+            format!("__Secure-{RESET}")
+        } else {
+            RESET.to_string()
+        };
         let jar = std::mem::take(&mut self.jar);
         self.jar = jar.remove(Cookie::build((n, "")).path("/reset").build());
     }
@@ -260,7 +284,10 @@ impl Visitor {
     pub fn redirect(self, to: &str) -> Response {
         let response = (
             StatusCode::SEE_OTHER,
-            [(header::LOCATION, HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")))],
+            [(
+                header::LOCATION,
+                HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+            )],
         )
             .into_response();
         self.respond(response)
@@ -268,7 +295,12 @@ impl Visitor {
 
     /// Creates a signed-in session with a fresh id (the old one, if any, is ended: no
     /// fixation).
-    pub async fn sign_in(&mut self, st: &AppState, account_id: i64, remember: bool) -> Result<(), sqlx::Error> {
+    pub async fn sign_in(
+        &mut self,
+        st: &AppState,
+        account_id: i64,
+        remember: bool,
+    ) -> Result<(), sqlx::Error> {
         if let Some(old) = self.session.take() {
             sessions::delete(st.store.pool(), &old.id_hash).await?;
         }
@@ -333,9 +365,6 @@ impl Errors {
     pub fn from_codes(tr: &Catalog, errors: &[FieldError]) -> Errors {
         Errors(errors.iter().map(|e| (e.field, tr.error(e.code))).collect())
     }
-    pub fn one(tr: &Catalog, field: &'static str, code: &str) -> Errors {
-        Errors(vec![(field, tr.error(code))])
-    }
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|(f, _)| *f == field)
     }
@@ -364,8 +393,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

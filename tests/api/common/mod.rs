@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod logs;
 pub mod smtp;
 pub mod twilio;
 

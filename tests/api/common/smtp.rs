@@ -83,6 +83,18 @@ impl SmtpSink {
         self.shared.received.lock().expect("lock").clone()
     }
 
+    /// Waits (at most 10 s) until `n` messages have arrived, and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..200 {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the SMTP server did not get {n} message(s) within 10 s");
+    }
+
     /// Resolves once a client has sent DATA (the message is in flight).
     pub async fn data_started(&self) {
         self.shared.data_started.notified().await;

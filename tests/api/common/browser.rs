@@ -1,0 +1,129 @@
+//! A small browser for the portal: keeps cookies, sends forms with the CSRF token from its
+//! cookie, never follows redirects (tests look at them).
+
+use std::collections::BTreeMap;
+
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    pub cookies: BTreeMap<String, String>,
+    pub accept_language: Option<String>,
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            client: super::http(),
+            base: base.to_string(),
+            cookies: BTreeMap::new(),
+            accept_language: None,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let Ok(text) = value.to_str() else { continue };
+            let pair = text.split(';').next().unwrap_or("");
+            let Some((name, val)) = pair.split_once('=') else {
+                continue;
+            };
+            let expired = text.to_ascii_lowercase().contains("max-age=0")
+                || text
+                    .to_ascii_lowercase()
+                    .contains("expires=thu, 01 jan 1970");
+            if val.is_empty() || expired {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_string(), val.to_string());
+            }
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let mut req = req.header(COOKIE, self.cookie_header());
+        if let Some(l) = &self.accept_language {
+            req = req.header("accept-language", l);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        self.absorb(&headers);
+        let body = res.text().await.expect("body");
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let url = format!("{}{path}", self.base);
+        let req = self.client.get(url);
+        self.send(req).await
+    }
+
+    /// The CSRF token this browser holds (fetching a page first if it has none).
+    pub async fn csrf(&mut self) -> String {
+        if !self.cookies.contains_key("helpline_csrf") {
+            self.get("/login").await;
+        }
+        self.cookies
+            .get("helpline_csrf")
+            .cloned()
+            .expect("csrf cookie")
+    }
+
+    /// Posts a form with this browser's CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let owned: Vec<(String, String)> = all
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.post_raw(path, &owned).await
+    }
+
+    /// Posts exactly these fields.
+    pub async fn post_raw(&mut self, path: &str, fields: &[(String, String)]) -> Page {
+        let url = format!("{}{path}", self.base);
+        let req = self.client.post(url).form(fields);
+        self.send(req).await
+    }
+}

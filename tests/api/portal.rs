@@ -1,0 +1,894 @@
+//! The portal's login steps over real HTTP, with real SMTP and the Twilio stand-in: full
+//! journeys, enumeration, tokens, CSRF, sessions, password rules, headers, languages, logs.
+
+use std::time::Duration;
+
+use helpline::clock::{Clock, SharedClock};
+use helpline::roster;
+use helpline::store::{accounts, contractors, tickets};
+use mail_parser::MessageParser;
+use secrecy::SecretString;
+
+use crate::common::browser::{Browser, Page};
+use crate::common::smtp::{Mode, SmtpSink};
+use crate::common::twilio::TwilioStandIn;
+use crate::common::{TestApp, logs};
+
+const ROSTER: &str = "\
+contractor_number,license_number,business_name,contact_name,phone,alt_phone,email
+C-1001,B-884512,Front Range Roofing,Pat Alvarez,(303) 658-2075,,pat@frontrange-roofing.example
+C-1002,C10-77231,Mile High Electric,Sam Okafor,303.555.0142,,sam@milehigh.example
+C-1003,B-990017,Clear Creek Plumbing,Rosa Nguyen,+1 303 555 0177,,
+";
+
+const GOOD: &str = "Gr4vel-Tr8ck";
+const OLD: &str = "Old-Pa55word";
+
+struct Portal {
+    app: TestApp,
+    smtp: SmtpSink,
+    twilio: TwilioStandIn,
+}
+
+impl Portal {
+    async fn start() -> Portal {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut helpline::config::Settings)) -> Portal {
+        logs::capture();
+        let smtp = SmtpSink::start(Mode::Accept).await;
+        let twilio = TwilioStandIn::start().await;
+        let smtp_url = smtp.url();
+        let app = TestApp::spawn_with(|s| {
+            s.mail.dir = None;
+            s.mail.smtp_url = Some(smtp_url.into());
+            twilio.configure(s);
+            s.city.name = "Westminster".into();
+            s.response_floor = Duration::from_millis(20);
+            s.forgot_deadline = Duration::from_millis(50);
+            adjust(s);
+        })
+        .await;
+        let clock: SharedClock = app.clock.clone();
+        roster::import(&app.state.store, &clock, ROSTER.as_bytes(), None)
+            .await
+            .expect("roster");
+        Portal { app, smtp, twilio }
+    }
+
+    fn browser(&self) -> Browser {
+        Browser::new(&self.app.base)
+    }
+
+    async fn contractor_id(&self, number: &str) -> i64 {
+        contractors::by_number(self.app.state.store.pool(), number)
+            .await
+            .expect("read")
+            .expect("on the roster")
+            .id
+    }
+
+    /// Gives the contractor an account with a chosen password and a security question.
+    async fn with_password(&self, number: &str, password: &str) -> i64 {
+        let id = self.contractor_id(number).await;
+        let st = &self.app.state;
+        let hash = st
+            .hasher
+            .hash(&SecretString::from(password.to_string()))
+            .await
+            .expect("hash");
+        let answer = st
+            .hasher
+            .hash(&SecretString::from("rex".to_string()))
+            .await
+            .expect("hash");
+        let now = st.clock.now_ms();
+        let mut tx = st.store.begin_write().await.expect("tx");
+        let account = accounts::ensure(&mut tx, id, now).await.expect("account");
+        accounts::set_password(
+            &mut tx,
+            account.id,
+            &hash,
+            Some(("first_pet", &answer)),
+            now,
+        )
+        .await
+        .expect("set");
+        tx.commit().await.expect("commit");
+        account.id
+    }
+}
+
+async fn login(b: &mut Browser, user: &str, password: &str) -> Page {
+    b.post("/login", &[("username", user), ("password", password)])
+        .await
+}
+
+fn reset_token(text: &str) -> String {
+    let start = text.find("/reset/").expect("a reset link") + "/reset/".len();
+    text[start..start + 64].to_string()
+}
+
+fn not_me_path(text: &str) -> String {
+    let start = text.find("/not-me/").expect("a not-me link");
+    text[start..start + "/not-me/".len() + 64].to_string()
+}
+
+fn text_of(data: &[u8]) -> String {
+    let parsed = MessageParser::default().parse(data).expect("parse");
+    parsed.body_text(0).expect("text").into_owned()
+}
+
+fn temporary_password_in(body: &str) -> String {
+    let at = body.find("password is ").expect("a temporary password") + "password is ".len();
+    body[at..at + 9].to_string()
+}
+
+#[tokio::test]
+async fn kiosk_temporary_password_then_forced_change_then_new_password() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+
+    let page = b.get("/help").await;
+    assert_eq!(page.status, 200);
+    let page = b
+        .post("/help", &[("number", "c-1001"), ("phone", "303.658.2075")])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("***-***-2075"), "{}", page.body);
+    assert!(page.body.contains("p***@frontrange-roofing.example"));
+    assert!(
+        !page.body.contains("pat@frontrange-roofing.example"),
+        "never the full address"
+    );
+
+    let page = b.post("/help/send", &[("destination", "sms")]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sent to ***-***-2075"), "{}", page.body);
+    let sent = p.twilio.wait_for(1).await;
+    assert_eq!(sent[0].field("To"), Some("+13036582075"));
+    assert_eq!(sent[0].field("ValidityPeriod"), Some("600"));
+    let temp = temporary_password_in(sent[0].field("Body").expect("body"));
+
+    // The verification is single use.
+    let again = b.post("/help/send", &[("destination", "sms")]).await;
+    assert_eq!(again.status, 410);
+
+    let page = login(&mut b, "C-1001", &temp).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/login/change"));
+    assert_eq!(b.get("/account").await.location(), Some("/login/change"));
+
+    let page = b.get("/login/change").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("C-1001"));
+    assert!(page.body.contains("Password must be 6 to 25 characters long and contain at least one digit, one lower case letter, one upper case letter and one special character."));
+
+    let change = |pw: &'static str| {
+        vec![
+            ("password", pw),
+            ("confirm", pw),
+            ("question", "first_pet"),
+            ("answer", "Rex"),
+            ("answer_again", " rex "),
+        ]
+    };
+    let t: &'static str = Box::leak(temp.clone().into_boxed_str());
+    let page = b.post("/login/change", &change(t)).await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("Must not be the temporary password."),
+        "{}",
+        page.body
+    );
+
+    let page = b.post("/login/change", &change(GOOD)).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location(), Some("/account"));
+    let account = b.get("/account").await;
+    assert_eq!(account.status, 200);
+    assert!(
+        account
+            .body
+            .contains("Signed in as <strong>C-1001</strong>"),
+        "{}",
+        account.body
+    );
+
+    // The answer is stored hashed.
+    let id = p.contractor_id("C-1001").await;
+    let stored = accounts::by_contractor(p.app.state.store.pool(), id)
+        .await
+        .expect("read")
+        .expect("account");
+    let answer = stored.security_answer_hash.expect("answer kept");
+    assert!(answer.starts_with("$argon2id$") && !answer.to_lowercase().contains("rex"));
+
+    // Signed out, the temporary password no longer works; the new one does.
+    let page = b.post("/logout", &[]).await;
+    assert_eq!(page.location(), Some("/login"));
+    assert_eq!(
+        login(&mut b, "C-1001", &temp).await.status,
+        200,
+        "temporary password refused"
+    );
+    let page = login(&mut b, "C-1001", GOOD).await;
+    assert_eq!(page.location(), Some("/account"));
+
+    // The change was announced by email and SMS on record, with a "this wasn't me" path.
+    let mails = p.smtp.wait_for(1).await;
+    let notice = text_of(&mails[0].data);
+    assert!(
+        notice.contains("was changed at your first sign-in"),
+        "{notice}"
+    );
+    assert!(notice.contains("/not-me/"));
+    let texts = p.twilio.wait_for(2).await;
+    assert!(texts[1].field("Body").expect("body").contains("/not-me/"));
+
+    assert_logs_clean(&[&temp, GOOD, &reset_or_none(&notice)]);
+}
+
+fn reset_or_none(text: &str) -> String {
+    text.find("/not-me/")
+        .map_or_else(|| "\u{0}".into(), |i| text[i + 8..i + 8 + 64].to_string())
+}
+
+fn assert_logs_clean(secrets: &[&str]) {
+    let logs = logs::captured();
+    assert!(!logs.is_empty(), "logs were captured");
+    for s in secrets {
+        assert!(!logs.contains(s), "«{s}» reached the logs");
+    }
+    assert!(!logs.contains("/reset/0") && !logs.contains("password is "));
+}
+
+#[tokio::test]
+async fn forgot_email_link_reset_then_sign_in() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let mut other = p.browser();
+    assert_eq!(
+        login(&mut other, "C-1001", OLD).await.location(),
+        Some("/account")
+    );
+
+    let mut b = p.browser();
+    let page = b.post("/forgot", &[("username", "C-1001")]).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/forgot?sent=1"));
+    let page = b.get("/forgot?sent=1").await;
+    assert!(page.body.contains("is on its way"));
+    // A second request (a resubmitted form) sends nothing more.
+    b.post("/forgot", &[("username", "C-1001")]).await;
+
+    let mails = p.smtp.wait_for(1).await;
+    let msg = MessageParser::default()
+        .parse(&mails[0].data)
+        .expect("parse");
+    assert_eq!(
+        msg.to().and_then(|t| t.first()).and_then(|a| a.address()),
+        Some("pat@frontrange-roofing.example")
+    );
+    let token = reset_token(&text_of(&mails[0].data));
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE template = 'reset_link'")
+            .fetch_one(p.app.state.store.pool())
+            .await
+            .expect("count");
+    assert_eq!(queued, 1, "one email however often the form is sent");
+
+    let mut fresh = p.browser();
+    let page = fresh.get(&format!("/reset/{token}")).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/reset"), "the token leaves the URL");
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(
+        page.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("helpline_reset=") && c.contains("HttpOnly"))
+    );
+    let form = fresh.get("/reset").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("C-1001"));
+    assert_eq!(form.header("referrer-policy"), Some("no-referrer"));
+
+    let page = fresh
+        .post("/reset", &[("password", GOOD), ("confirm", GOOD)])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Your password was changed"));
+    assert!(
+        !fresh.cookies.contains_key("helpline_session"),
+        "no automatic sign-in"
+    );
+
+    assert_eq!(
+        other.get("/account").await.location(),
+        Some("/login"),
+        "other sessions ended"
+    );
+    assert_eq!(
+        login(&mut b, "C-1001", OLD).await.status,
+        200,
+        "old password refused"
+    );
+    assert_eq!(
+        login(&mut b, "C-1001", GOOD).await.location(),
+        Some("/account")
+    );
+
+    // Used once: the link is dead now.
+    let again = p.browser().get(&format!("/reset/{token}")).await;
+    assert_eq!(again.status, 410);
+    assert!(
+        again
+            .body
+            .contains("This link is no longer valid — request a new one.")
+    );
+    assert!(again.body.contains("href=\"/forgot\""));
+
+    let notice = text_of(&p.smtp.wait_for(2).await[1].data);
+    assert!(notice.contains("was changed with a reset link"), "{notice}");
+    assert_logs_clean(&[&token, GOOD, OLD]);
+}
+
+#[tokio::test]
+async fn the_forgot_page_is_the_same_whatever_the_username() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let mut b = p.browser();
+    let known = b.post("/forgot", &[("username", "C-1001")]).await;
+    let unknown = b.post("/forgot", &[("username", "C-9999")]).await;
+    let no_account = b.post("/forgot", &[("username", "C-1002")]).await;
+    for page in [&unknown, &no_account] {
+        assert_eq!(page.status, known.status);
+        assert_eq!(page.location(), known.location());
+        assert_eq!(page.body, known.body);
+    }
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_locked_account_look_the_same() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    p.with_password("C-1002", OLD).await;
+    let mut b = p.browser();
+    let unknown = login(&mut b, "C-9999", "Whatever-1").await;
+    let wrong = login(&mut b, "C-1001", "Whatever-1").await;
+    for _ in 0..3 {
+        p.app.clock.advance(Duration::from_secs(2));
+        login(&mut b, "C-1002", "Whatever-1").await;
+    }
+    // Locked now: even the right password gets the same page.
+    let locked = login(&mut b, "C-1002", OLD).await;
+    assert_eq!(unknown.status, 200);
+    assert!(
+        unknown
+            .body
+            .contains("The username or password is not correct")
+    );
+    assert_eq!(wrong.body, unknown.body, "byte-identical");
+    assert_eq!(locked.body, unknown.body, "byte-identical");
+    assert_eq!(locked.status, unknown.status);
+    p.app.clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        login(&mut b, "C-1002", OLD).await.location(),
+        Some("/account"),
+        "the wait ends"
+    );
+}
+
+#[tokio::test]
+async fn reset_links_are_single_use_even_when_submitted_twice_at_once() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let mut b = p.browser();
+    b.post("/forgot", &[("username", "C-1001")]).await;
+    let token = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+
+    let mut first = p.browser();
+    let mut second = p.browser();
+    let path = format!("/reset/{token}");
+    let (a, b2) = tokio::join!(
+        first.post(&path, &[("password", GOOD), ("confirm", GOOD)]),
+        second.post(
+            &path,
+            &[("password", "Other-Pa55"), ("confirm", "Other-Pa55")]
+        ),
+    );
+    let mut statuses = [a.status, b2.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 410], "exactly one wins");
+    let used: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reset_tokens WHERE used_at IS NOT NULL AND purpose = 'reset'",
+    )
+    .fetch_one(p.app.state.store.pool())
+    .await
+    .expect("count");
+    assert_eq!(used, 1);
+}
+
+#[tokio::test]
+async fn a_reset_link_expires_exactly_at_its_lifetime() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let issued = p.app.clock.now_ms();
+    p.browser().post("/forgot", &[("username", "C-1001")]).await;
+    let token = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+    let expires = issued + 3_600_000;
+    p.app.clock.set(expires - 1);
+    assert_eq!(
+        p.browser().get(&format!("/reset/{token}")).await.status,
+        303,
+        "valid 1 ms before"
+    );
+    p.app.clock.set(expires);
+    assert_eq!(
+        p.browser().get(&format!("/reset/{token}")).await.status,
+        410,
+        "invalid at the boundary"
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_get_the_same_clear_page_never_a_500() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    p.browser().post("/forgot", &[("username", "C-1001")]).await;
+    let token = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+    let mut tampered = token.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).expect("hex");
+    let long = "a".repeat(10 * 1024);
+    let nul = format!("{}%00", &token[..63]);
+    for path in [
+        format!("/reset/{tampered}"),
+        format!("/reset/{long}"),
+        format!("/reset/{nul}"),
+        "/reset/%00%00".to_string(),
+        "/reset/".to_string(),
+        format!("/reset/{}", token.to_uppercase().replace('A', "Z")),
+    ] {
+        let mut b = p.browser();
+        let page = b.get(&path).await;
+        assert_eq!(page.status, 410, "{}", &path[..path.len().min(40)]);
+        assert!(
+            page.body
+                .contains("This link is no longer valid — request a new one.")
+        );
+        let page = b
+            .post(&path, &[("password", GOOD), ("confirm", GOOD)])
+            .await;
+        assert!(
+            matches!(page.status, 410),
+            "POST {}: {}",
+            &path[..path.len().min(40)],
+            page.status
+        );
+    }
+    // /reset without a cookie is invalid too.
+    assert_eq!(p.browser().get("/reset").await.status, 410);
+    // The real link still works: nothing above used it up.
+    assert_eq!(
+        p.browser().get(&format!("/reset/{token}")).await.status,
+        303
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let mut b = p.browser();
+    b.get("/login").await;
+    let fields = |csrf: Option<&str>| {
+        let mut v = vec![
+            ("username".to_string(), "C-1001".to_string()),
+            ("password".to_string(), OLD.to_string()),
+        ];
+        if let Some(c) = csrf {
+            v.push(("csrf".to_string(), c.to_string()));
+        }
+        v
+    };
+    let missing = b.post_raw("/login", &fields(None)).await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.body.contains("This form has expired"));
+    let wrong = b
+        .post_raw("/login", &fields(Some("0123456789abcdef0123456789abcdef")))
+        .await;
+    assert_eq!(wrong.status, 403);
+    let mut other = p.browser();
+    let theirs = other.csrf().await;
+    assert_eq!(
+        b.post_raw("/login", &fields(Some(&theirs))).await.status,
+        403
+    );
+    for path in [
+        "/forgot",
+        "/register",
+        "/help",
+        "/logout",
+        "/login/change",
+        "/reset",
+    ] {
+        assert_eq!(b.post_raw(path, &[]).await.status, 403, "{path}");
+    }
+    let mine = b.csrf().await;
+    assert_eq!(
+        b.post_raw("/login", &fields(Some(&mine))).await.location(),
+        Some("/account")
+    );
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_login_and_sessions_time_out() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    let mut b = p.browser();
+    let planted = "ab".repeat(32);
+    b.cookies.insert("helpline_session".into(), planted.clone());
+    let page = login(&mut b, "C-1001", OLD).await;
+    assert_eq!(page.location(), Some("/account"));
+    let first = b.cookies.get("helpline_session").cloned().expect("session");
+    assert_ne!(first, planted, "a fresh id at login");
+    assert_eq!(first.len(), 64, "256-bit id");
+    let cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("helpline_session="))
+        .expect("set");
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Max-Age"),
+        "{cookie}"
+    );
+
+    let mut attacker = p.browser();
+    attacker.cookies.insert("helpline_session".into(), planted);
+    assert_eq!(attacker.get("/account").await.location(), Some("/login"));
+
+    login(&mut b, "C-1001", OLD).await;
+    assert_ne!(
+        b.cookies.get("helpline_session"),
+        Some(&first),
+        "rotated again"
+    );
+
+    // Idle for more than 30 minutes: signed out.
+    assert_eq!(b.get("/account").await.status, 200);
+    p.app.clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(b.get("/account").await.location(), Some("/login"));
+
+    // "Remember me" lasts, with a persistent cookie.
+    let mut r = p.browser();
+    let page = r
+        .post(
+            "/login",
+            &[("username", "C-1001"), ("password", OLD), ("remember", "1")],
+        )
+        .await;
+    let cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("helpline_session="))
+        .expect("set");
+    assert!(cookie.contains("Max-Age=2592000"), "{cookie}");
+    p.app.clock.advance(Duration::from_secs(3 * 3600));
+    assert_eq!(r.get("/account").await.status, 200);
+}
+
+#[tokio::test]
+async fn every_password_rule_and_edge_length_is_named_next_to_the_field() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+    b.post("/help", &[("number", "C-1001"), ("phone", "3036582075")])
+        .await;
+    b.post("/help/send", &[("destination", "sms")]).await;
+    let temp = temporary_password_in(p.twilio.wait_for(1).await[0].field("Body").expect("body"));
+    assert_eq!(
+        login(&mut b, "C-1001", &temp).await.location(),
+        Some("/login/change")
+    );
+
+    let cases: Vec<(String, Option<&str>)> = vec![
+        ("aB1!x".into(), Some("Must be at least 6 characters.")),
+        ("aB1!xy".into(), None),
+        (format!("aB1!{}", "x".repeat(21)), None),
+        (
+            format!("aB1!{}", "x".repeat(22)),
+            Some("Must be at most 25 characters."),
+        ),
+        ("abcdeF!".into(), Some("Must contain at least one digit.")),
+        (
+            "ABCDE1!".into(),
+            Some("Must contain at least one lower case letter."),
+        ),
+        (
+            "abcde1!".into(),
+            Some("Must contain at least one upper case letter."),
+        ),
+        (
+            "Abcde12".into(),
+            Some("Must contain at least one special character"),
+        ),
+        ("Password1!".into(), Some("This password is too common")),
+        ("xC-1001!aB".into(), Some("Must not contain your username.")),
+        (
+            "Qb-884512z".into(),
+            Some("Must not contain your license number."),
+        ),
+        ("Westminster9!".into(), Some("Must not contain the city")),
+    ];
+    for (pw, expected) in cases {
+        // The confirmation differs on purpose, so an acceptable password is not saved.
+        let page = b
+            .post(
+                "/login/change",
+                &[
+                    ("password", &pw),
+                    ("confirm", "different"),
+                    ("question", "first_pet"),
+                    ("answer", "Rex"),
+                    ("answer_again", "Rex"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{pw}");
+        let password_errors = page
+            .body
+            .split("id=\"password-error\"")
+            .nth(1)
+            .map(|rest| rest.split("</ul>").next().unwrap_or("").to_string());
+        match expected {
+            Some(msg) => assert!(
+                password_errors.as_deref().unwrap_or("").contains(msg),
+                "{pw}: {}",
+                page.body
+            ),
+            None => assert!(
+                password_errors.is_none(),
+                "{pw} is acceptable: {password_errors:?}"
+            ),
+        }
+        assert!(page.body.contains("The two passwords do not match."));
+    }
+    let page = b
+        .post(
+            "/login/change",
+            &[
+                ("password", GOOD),
+                ("confirm", GOOD),
+                ("question", ""),
+                ("answer", ""),
+                ("answer_again", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        page.body.matches("This field is required.").count(),
+        3,
+        "question and both answers"
+    );
+}
+
+#[tokio::test]
+async fn registration_matched_gets_an_account_unmatched_waits_for_staff() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+    let form = |license: &'static str, phone: &'static str| {
+        vec![
+            ("license_number", license),
+            ("business_name", "Clear Creek Plumbing"),
+            ("contact_name", "Rosa Nguyen"),
+            ("phone", phone),
+            ("email", "rosa@clearcreek.example"),
+            ("workers_comp_policy", "WC-5531"),
+            ("workers_comp_expires", "2027-06-30"),
+            ("password", GOOD),
+            ("confirm", GOOD),
+            ("question", "birth_city"),
+            ("answer", "Denver"),
+            ("answer_again", "Denver"),
+        ]
+    };
+    let page = b
+        .post("/register", &form("b-990017", "(303) 555-0177"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Your account is ready") && page.body.contains("C-1003"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        login(&mut b, "C-1003", GOOD).await.location(),
+        Some("/account")
+    );
+
+    let page = b
+        .post("/register", &form("Z-424242", "(720) 555-0100"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("We received your registration"),
+        "{}",
+        page.body
+    );
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    let t = open
+        .iter()
+        .find(|t| t.kind == "registration")
+        .expect("a registration ticket");
+    assert!(t.summary.contains("Z-424242"));
+    assert!(!t.detail.contains(GOOD) && !t.detail.contains("rosa@clearcreek.example"));
+
+    // A second registration for a license that already has an account waits for staff too.
+    let page = b
+        .post("/register", &form("B-990017", "(303) 555-0177"))
+        .await;
+    assert!(page.body.contains("We received your registration"));
+
+    // Missing and invalid fields are each named; entered values are kept.
+    let page = b
+        .post(
+            "/register",
+            &[
+                ("license_number", ""),
+                ("business_name", "Acme"),
+                ("phone", "555-12"),
+                ("email", "nope"),
+                ("workers_comp_policy", "WC-1"),
+                ("workers_comp_expires", "2020-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    for msg in [
+        "Enter a 10-digit phone number",
+        "Enter an email address",
+        "This policy has expired.",
+    ] {
+        assert!(page.body.contains(msg), "{msg}");
+    }
+    assert!(
+        page.body.matches("This field is required.").count() >= 7,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"Acme\""));
+    assert!(
+        page.body
+            .contains("<abbr title=\"required\" class=\"req\">*</abbr>")
+    );
+}
+
+#[tokio::test]
+async fn this_wasnt_me_freezes_the_account_and_opens_an_urgent_ticket() {
+    let p = Portal::start().await;
+    p.with_password("C-1001", OLD).await;
+    p.browser().post("/forgot", &[("username", "C-1001")]).await;
+    let token = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+    let mut b = p.browser();
+    b.get(&format!("/reset/{token}")).await;
+    b.post("/reset", &[("password", GOOD), ("confirm", GOOD)])
+        .await;
+    let notice = text_of(&p.smtp.wait_for(2).await[1].data);
+    let path = not_me_path(&notice);
+
+    let mut owner = p.browser();
+    let page = owner.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Freeze my account"));
+    let page = owner.post(&path, &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Your account is frozen"));
+    assert_eq!(
+        login(&mut b, "C-1001", GOOD).await.status,
+        200,
+        "frozen: refused"
+    );
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(
+        open.first().map(|t| (t.kind.as_str(), t.priority.as_str())),
+        Some(("not_me", "urgent"))
+    );
+    assert_eq!(owner.post(&path, &[]).await.status, 410, "single use");
+}
+
+#[tokio::test]
+async fn kiosk_verification_needs_both_factors_and_says_nothing_about_which() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+    let wrong_phone = b
+        .post("/help", &[("number", "C-1001"), ("phone", "3035550000")])
+        .await;
+    let unknown = b
+        .post("/help", &[("number", "C-7777"), ("phone", "3036582075")])
+        .await;
+    let garbage = b
+        .post("/help", &[("number", "C-1001"), ("phone", "not a phone")])
+        .await;
+    assert!(
+        wrong_phone
+            .body
+            .contains("We could not verify those details")
+    );
+    assert_eq!(wrong_phone.body, unknown.body);
+    assert_eq!(wrong_phone.body, garbage.body);
+    assert_eq!(
+        b.post("/help/send", &[("destination", "email")])
+            .await
+            .status,
+        410,
+        "not verified"
+    );
+    assert!(p.twilio.requests().is_empty());
+}
+
+#[tokio::test]
+async fn pages_send_security_headers_and_speak_spanish() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+    let page = b.get("/login").await;
+    let csp = page.header("content-security-policy").expect("csp");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(
+        page.body
+            .contains("<label for=\"username\">Contractor number")
+    );
+    assert!(!page.body.contains("<script"));
+    let csrf = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("helpline_csrf="))
+        .expect("csrf cookie");
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
+
+    let mut es = p.browser();
+    es.accept_language = Some("es-MX,es;q=0.9".into());
+    let page = es.get("/login").await;
+    assert!(page.body.contains("<html lang=\"es\">") && page.body.contains("Iniciar sesión"));
+    let mut switch = p.browser();
+    switch.get("/login?lang=es").await;
+    assert!(
+        switch
+            .get("/forgot")
+            .await
+            .body
+            .contains("Olvidé mi contraseña"),
+        "the switch is remembered"
+    );
+    assert_eq!(p.browser().get("/static/portal.css").await.status, 200);
+}
+
+#[tokio::test]
+async fn cookies_use_the_host_prefix_and_secure_over_https() {
+    let p = Portal::start_with(|s| {
+        s.public_url = url::Url::parse("https://help.example.gov/").expect("url");
+    })
+    .await;
+    let page = p.browser().get("/login").await;
+    let csrf = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-helpline_csrf="))
+        .expect("prefixed");
+    assert!(csrf.contains("Secure") && csrf.contains("Path=/"), "{csrf}");
+}
