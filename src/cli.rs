@@ -368,6 +368,7 @@ async fn demo() -> Result<(), Failure> {
         SecretString::from(staff_password.clone()),
     )
     .await?;
+    let temporary = demo_temporary_password(&store, &clock, "C-1001").await?;
     store.close().await;
 
     let app = Application::build(settings, Overrides::default()).await?;
@@ -378,6 +379,12 @@ async fn demo() -> Result<(), Failure> {
         "  mail folder: {} (each message as an .eml file)",
         mail_dir.display()
     );
+    println!("  sign in:     {base}/login as C-1001 with the temporary password {temporary}");
+    println!("               (you will be asked to choose your own password)");
+    println!(
+        "  kiosk:       {base}/help  (C-1002, phone 303-555-0142: a reset link lands in the mail folder)"
+    );
+    println!("  forgot:      {base}/forgot    register: {base}/register");
     println!("  staff login: staff@demo.example / {staff_password}");
     println!("  health:      {base}/healthz");
     println!("  readiness:   {base}/readyz");
@@ -386,6 +393,35 @@ async fn demo() -> Result<(), Failure> {
     let served = app.run_until(app::shutdown_signal()).await.map_err(other);
     drop(dir);
     served
+}
+
+/// Gives a sample contractor a temporary password (a day long) so the demo can show the
+/// forced change.
+async fn demo_temporary_password(
+    store: &Store,
+    clock: &SharedClock,
+    number: &str,
+) -> Result<String, Failure> {
+    use crate::store::{accounts, contractors};
+    let contractor = contractors::by_number(store.pool(), number)
+        .await
+        .map_err(other)?
+        .ok_or_else(|| other("the sample roster lacks its first contractor"))?;
+    let temp = crate::domain::secret::temporary_password();
+    let hash = Hasher::new(1)
+        .hash(&SecretString::from(temp.clone()))
+        .await
+        .map_err(other)?;
+    let now = clock.now_ms();
+    let mut tx = store.begin_write().await.map_err(other)?;
+    let account = accounts::ensure(&mut tx, contractor.id, now)
+        .await
+        .map_err(other)?;
+    accounts::set_temporary(&mut tx, account.id, &hash, now + 24 * 3600 * 1000, now)
+        .await
+        .map_err(other)?;
+    tx.commit().await.map_err(other)?;
+    Ok(temp)
 }
 
 const DEMO_ROSTER: &str = include_str!("../demo/roster.csv");

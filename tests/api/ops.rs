@@ -240,3 +240,53 @@ async fn serve_delivers_stops_on_sigterm_and_logs_no_secret() {
         assert!(!log.contains(secret), "«{secret}» reached the logs:\n{log}");
     }
 }
+
+/// The README's first command: `helpline demo` serves the sample roster, and its printed
+/// temporary password signs in and leads to the forced change.
+#[tokio::test]
+async fn demo_serves_and_its_printed_login_works() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = helpline(dir.path())
+        .env("HELPLINE_BIND", "127.0.0.1:0")
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("with the temporary password") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("demo prints how to sign in");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("a URL")
+        .to_string();
+    let temp = line
+        .split_whitespace()
+        .last()
+        .expect("password")
+        .to_string();
+    let base = url.trim_end_matches("/login").to_string();
+
+    let mut b = crate::common::browser::Browser::new(&base);
+    let page = b
+        .post("/login", &[("username", "C-1001"), ("password", &temp)])
+        .await;
+    assert_eq!(page.location(), Some("/login/change"), "{}", page.body);
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    let _ = reader.join();
+}

@@ -154,13 +154,29 @@ pub struct NewPasswordForm {
 
 impl NewPasswordForm {
     fn password_form(&self) -> PasswordForm {
-        PasswordForm {
-            password: SecretString::from(self.password.clone()),
-            confirm: SecretString::from(self.confirm.clone()),
-            question: Some(self.question.trim().to_string()).filter(|q| !q.is_empty()),
-            answer: SecretString::from(self.answer.clone()),
-            answer_again: SecretString::from(self.answer_again.clone()),
-        }
+        password_form(
+            &self.password,
+            &self.confirm,
+            &self.question,
+            &self.answer,
+            &self.answer_again,
+        )
+    }
+}
+
+fn password_form(
+    password: &str,
+    confirm: &str,
+    question: &str,
+    answer: &str,
+    answer_again: &str,
+) -> PasswordForm {
+    PasswordForm {
+        password: SecretString::from(password.to_string()),
+        confirm: SecretString::from(confirm.to_string()),
+        question: Some(question.trim().to_string()).filter(|q| !q.is_empty()),
+        answer: SecretString::from(answer.to_string()),
+        answer_again: SecretString::from(answer_again.to_string()),
     }
 }
 
@@ -677,13 +693,13 @@ pub async fn register(
         email: f.email.clone(),
         workers_comp_policy: f.workers_comp_policy.clone(),
         workers_comp_expires: f.workers_comp_expires.clone(),
-        password: PasswordForm {
-            password: SecretString::from(f.password.clone()),
-            confirm: SecretString::from(f.confirm.clone()),
-            question: Some(f.question.trim().to_string()).filter(|q| !q.is_empty()),
-            answer: SecretString::from(f.answer.clone()),
-            answer_again: SecretString::from(f.answer_again.clone()),
-        },
+        password: password_form(
+            &f.password,
+            &f.confirm,
+            &f.question,
+            &f.answer,
+            &f.answer_again,
+        ),
     };
     match st
         .recovery()
