@@ -207,6 +207,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub twilio: TwilioSettings,
     pub staff_phone: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub guard: GuardSettings,
     pub outbox: OutboxSettings,
     /// Lifetime of an emailed reset link.
@@ -229,6 +231,8 @@ struct RawFile {
     database_url: Option<String>,
     reset_link_minutes: Option<u64>,
     temporary_password_minutes: Option<u64>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     #[serde(default)]
     city: RawCity,
     #[serde(default)]
@@ -506,6 +510,17 @@ impl Settings {
             }
         });
 
+        let mut trusted_proxies = Vec::new();
+        for text in &raw.trusted_proxies {
+            match text.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => problem(
+                    "trusted_proxies",
+                    format!("'{text}' is not an IP address such as 127.0.0.1"),
+                ),
+            }
+        }
+
         let d = GuardSettings::default();
         let g = raw.guard;
         let guard = GuardSettings {
@@ -593,6 +608,7 @@ impl Settings {
                 sms_enabled,
             },
             staff_phone,
+            trusted_proxies,
             guard,
             outbox,
             reset_link_lifetime: Duration::from_secs(reset_minutes * 60),

@@ -68,10 +68,18 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let https = st.settings.public_url.scheme() == "https";
         let mut jar = CookieJar::from_headers(&parts.headers);
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        let ip = client_ip(peer, &forwarded, &st.settings.trusted_proxies);
 
         let asked = Query::<LangQuery>::try_from_uri(&parts.uri)
             .ok()
@@ -130,6 +138,28 @@ impl FromRequestParts<AppState> for Visitor {
             https,
         })
     }
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// right-most address of `X-Forwarded-For` that is not itself a trusted proxy (entries further
+/// left could have been written by the client).
+pub fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut ip = peer;
+    for hop in forwarded.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(addr) => {
+                ip = addr;
+                if !trusted.contains(&addr) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    ip
 }
 
 /// Looks the session up and applies the idle and absolute limits.
@@ -405,4 +435,30 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy = [ip("10.0.0.2")];
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), "1.2.3.4", &proxy),
+            ip("203.0.113.9")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), "1.2.3.4", &proxy), ip("1.2.3.4"));
+        // A client-written entry on the left is ignored.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), "6.6.6.6, 1.2.3.4", &proxy),
+            ip("1.2.3.4")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), "", &proxy), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxy), ip("10.0.0.2"));
+    }
 }
