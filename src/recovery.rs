@@ -423,8 +423,7 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.st.outbox_wake.notify_one();
+        self.commit_and_wake(tx).await?;
         Ok(Ok(()))
     }
 
@@ -530,8 +529,7 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.st.outbox_wake.notify_one();
+        self.commit_and_wake(tx).await?;
         Ok(true)
     }
 
@@ -621,8 +619,7 @@ impl Recovery<'_> {
         .await?;
         self.queue_change_notices(&mut tx, &contractor, account_id, "with a reset link", now)
             .await?;
-        tx.commit().await?;
-        self.st.outbox_wake.notify_one();
+        self.commit_and_wake(tx).await?;
         Ok(ResetOutcome::Done)
     }
 
@@ -908,8 +905,7 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.st.outbox_wake.notify_one();
+        self.commit_and_wake(tx).await?;
         Ok(Some(phone.masked()))
     }
 
@@ -1015,8 +1011,7 @@ impl Recovery<'_> {
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                self.st.outbox_wake.notify_one();
+                self.commit_and_wake(tx).await?;
                 return Ok(Ok(RegistrationOutcome::Created {
                     username: self.username_of(&c),
                 }));
@@ -1065,6 +1060,13 @@ impl Recovery<'_> {
         registrations::link_ticket(&mut tx, reg, ticket).await?;
         tx.commit().await?;
         Ok(Ok(RegistrationOutcome::Pending { ticket }))
+    }
+
+    /// Commits a transaction that queued messages, then wakes the outbox worker.
+    async fn commit_and_wake(&self, tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        self.st.outbox_wake.notify_one();
+        Ok(())
     }
 
     async fn audit(

@@ -7,13 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use helpline::clock::Clock;
-use helpline::domain::email::EmailAddress;
-use helpline::mail::ResetLink;
-use helpline::outbox::queue_email;
 use helpline::store::Store;
 use helpline::store::outbox as queue;
 use sqlx::Executor;
 
+use crate::common::outbox::queue_reset_link;
 use crate::common::smtp::{Mode, SmtpSink};
 use crate::common::{TestApp, TestDb, helpline, http};
 
@@ -21,29 +19,8 @@ const TOKEN: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const RECIPIENT: &str = "pat@frontrange-roofing.example";
 
 async fn queue_reset(store: &Store, now: i64) -> i64 {
-    let email = ResetLink {
-        name: "Pat".into(),
-        city: "Westminster".into(),
-        username: "C-1001".into(),
-        link: format!("https://help.example.gov/reset/{TOKEN}"),
-        minutes: 60,
-    }
-    .compose()
-    .expect("compose");
-    let mut tx = store.begin_write().await.expect("tx");
-    let id = queue_email(
-        &mut tx,
-        &"helpline@example.gov".parse().expect("from"),
-        &EmailAddress::parse(RECIPIENT).expect("to"),
-        email,
-        None,
-        Some(now + 3_600_000),
-        now,
-    )
-    .await
-    .expect("queue");
-    tx.commit().await.expect("commit");
-    id
+    let link = format!("https://help.example.gov/reset/{TOKEN}");
+    queue_reset_link(store, RECIPIENT, &link, now).await
 }
 
 #[tokio::test]

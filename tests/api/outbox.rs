@@ -3,17 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpline::clock::{Clock, ManualClock, SharedClock};
-use helpline::config::OutboxSettings;
-use helpline::domain::email::EmailAddress;
-use helpline::mail::{EmailTransport, ResetLink, SmtpTransport};
-use helpline::metrics::Metrics;
-use helpline::outbox::{Outcome, Worker, queue_email};
+use helpline::clock::{Clock, ManualClock};
+use helpline::mail::{EmailTransport, SmtpTransport};
+use helpline::outbox::{Outcome, Worker};
 use helpline::store::Store;
 use helpline::store::outbox::{self as queue, QueuedMessage};
 use helpline::store::tickets;
 use mail_parser::MessageParser;
-use tokio::sync::Notify;
+
+use crate::common::outbox::{outbox_row, queue_reset_link, test_worker};
 
 use crate::common::smtp::{Mode, SmtpSink, closed_port};
 use crate::common::{TestDb, test_clock};
@@ -23,60 +21,22 @@ const LINK: &str = "https://help.example.gov/reset/5b0c1d2e3f405162738495a6b7c8d
 fn worker(store: &Store, clock: &Arc<ManualClock>, smtp_url: &str, max_attempts: u32) -> Worker {
     let transport: Arc<dyn EmailTransport> =
         Arc::new(SmtpTransport::from_url(smtp_url, 2).expect("smtp url"));
-    let shared: SharedClock = clock.clone();
-    Worker::new(
-        store.clone(),
-        shared,
-        OutboxSettings {
-            max_attempts,
-            lease: Duration::from_secs(120),
-            backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(600),
-            poll: Duration::from_millis(50),
-        },
-        transport,
-        "Westminster Helpline <helpline@westminster.example.gov>"
-            .parse()
-            .expect("from"),
-        Arc::new(Metrics::default()),
-        Arc::new(Notify::new()),
-        None,
-    )
+    test_worker(store, clock, transport, None, max_attempts)
 }
 
 /// Queues a reset-link email whose secret expires in an hour.
 async fn queue_reset(store: &Store, clock: &Arc<ManualClock>) -> i64 {
-    let email = ResetLink {
-        name: "Pat Alvarez".into(),
-        city: "Westminster".into(),
-        username: "C-1001".into(),
-        link: LINK.into(),
-        minutes: 60,
-    }
-    .compose()
-    .expect("compose");
-    let now = clock.now_ms();
-    let mut tx = store.begin_write().await.expect("tx");
-    let id = queue_email(
-        &mut tx,
-        &"helpline@westminster.example.gov".parse().expect("from"),
-        &EmailAddress::parse("pat@frontrange-roofing.example").expect("to"),
-        email,
-        None,
-        Some(now + 3_600_000),
-        now,
+    queue_reset_link(
+        store,
+        "pat@frontrange-roofing.example",
+        LINK,
+        clock.now_ms(),
     )
     .await
-    .expect("queue");
-    tx.commit().await.expect("commit");
-    id
 }
 
 async fn row(store: &Store, id: i64) -> QueuedMessage {
-    queue::by_id(store.pool(), id)
-        .await
-        .expect("read")
-        .expect("row")
+    outbox_row(store, id).await
 }
 
 #[tokio::test]

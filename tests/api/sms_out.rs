@@ -4,18 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpline::clock::{Clock, ManualClock, SharedClock};
-use helpline::config::OutboxSettings;
+use helpline::clock::{Clock, ManualClock};
 use helpline::domain::phone::PhoneNumber;
 use helpline::mail::{EmailTransport, FolderTransport};
-use helpline::metrics::Metrics;
 use helpline::outbox::{Outcome, Worker, queue_sms};
 use helpline::store::Store;
-use helpline::store::outbox::{self as queue, QueuedMessage};
+use helpline::store::outbox::QueuedMessage;
 use helpline::store::tickets;
 use helpline::twilio::{SmsTransport, TwilioRest};
-use tokio::sync::Notify;
 
+use crate::common::outbox::{outbox_row, test_worker};
 use crate::common::smtp::closed_port;
 use crate::common::twilio::{
     self as standin, Fault, SmsRequest, TwilioStandIn, expected_authorization, messages_path,
@@ -46,25 +44,7 @@ fn worker(
 ) -> Worker {
     let email: Arc<dyn EmailTransport> =
         Arc::new(FolderTransport::new(&db.dir().join("mail")).expect("mail folder"));
-    let shared: SharedClock = clock.clone();
-    Worker::new(
-        store.clone(),
-        shared,
-        OutboxSettings {
-            max_attempts,
-            lease: Duration::from_secs(120),
-            backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(600),
-            poll: Duration::from_millis(50),
-        },
-        email,
-        "Westminster Helpline <helpline@westminster.example.gov>"
-            .parse()
-            .expect("from"),
-        Arc::new(Metrics::default()),
-        Arc::new(Notify::new()),
-        sms,
-    )
+    test_worker(store, clock, email, sms, max_attempts)
 }
 
 /// Queues the temporary-password text; its secret lives `lifetime` from now, if it has one.
@@ -88,10 +68,7 @@ async fn queue_text(store: &Store, clock: &Arc<ManualClock>, lifetime: Option<Du
 }
 
 async fn row(store: &Store, id: i64) -> QueuedMessage {
-    queue::by_id(store.pool(), id)
-        .await
-        .expect("read")
-        .expect("row")
+    outbox_row(store, id).await
 }
 
 /// Nothing in `text` gives away the secret, the body or the full number.

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod logs;
+pub mod outbox;
 pub mod smtp;
 pub mod twilio;
 
