@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigErrors, Settings};
+use crate::domain::keyed::Keys;
 use crate::guard::Guard;
 use crate::mail::{EmailTransport, FolderTransport, SmtpTransport};
 use crate::metrics::{Metrics, RequestLabels, SharedMetrics};
@@ -46,6 +47,8 @@ pub struct AppState {
     pub metrics: SharedMetrics,
     /// Wakes the outbox worker after a commit that queued a message.
     pub outbox_wake: Arc<Notify>,
+    /// The server's random keys (kept in the store, shared by every instance).
+    pub keys: Keys,
 }
 
 /// Why Helpline could not start.
@@ -62,6 +65,8 @@ pub enum StartError {
     },
     #[error("cannot set up mail delivery: {0}")]
     Mail(String),
+    #[error("cannot read the server keys from the database: {0}")]
+    Store(#[from] sqlx::Error),
 }
 
 /// What tests (and `demo`) may replace.
@@ -105,11 +110,13 @@ impl Application {
                 .map(|t| Arc::new(t) as Arc<dyn crate::twilio::SmsTransport>),
         };
         let metrics: SharedMetrics = Arc::new(Metrics::default());
+        let keys = crate::store::keys::load(store.pool(), clock.now_ms()).await?;
         let guard = Guard::new(
             store.clone(),
             clock.clone(),
             settings.guard.clone(),
             metrics.clone(),
+            keys.clone(),
         );
         let outbox_wake = Arc::new(Notify::new());
         let worker = Worker::new(
@@ -131,6 +138,13 @@ impl Application {
                 })?;
         let hasher = Hasher::for_this_machine();
         hasher.warm_up().await;
+        if settings.public_url.scheme() != "https" {
+            tracing::warn!(
+                public_url = %settings.public_url,
+                "public_url is not https: cookies are sent without Secure and links go out in \
+                 clear; use https outside a test machine"
+            );
+        }
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -139,6 +153,7 @@ impl Application {
             hasher,
             metrics,
             outbox_wake,
+            keys,
         };
         Ok(Self {
             listener,

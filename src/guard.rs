@@ -21,6 +21,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::clock::{Millis, SharedClock, duration_ms};
 use crate::config::GuardSettings;
+use crate::domain::keyed::Keys;
 use crate::metrics::SharedMetrics;
 use crate::store::Store;
 
@@ -35,6 +36,11 @@ pub enum Source {
 impl Source {
     fn key(&self) -> String {
         match self {
+            Source::Ip(std::net::IpAddr::V6(ip)) => {
+                // One IPv6 client usually holds a whole /64: limit the prefix, not the address.
+                let s = ip.segments();
+                format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
             Source::Ip(ip) => format!("ip:{ip}"),
             Source::CallingNumber(n) => format!("tel:{n}"),
             Source::SenderAddress(a) => format!("mail:{}", a.to_ascii_lowercase()),
@@ -102,6 +108,37 @@ impl<C: GovernorClock> SourceLimiter<C> {
     }
 }
 
+/// Which factor a failure counts against. Each factor has its own counter, and a success on
+/// one never clears another: knowing a number and the phone on record must not buy more
+/// password guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    /// The password (or a temporary password) at sign-in.
+    Password,
+    /// A number plus a contact on record (kiosk, registration, phone line).
+    Identity,
+}
+
+impl Factor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Identity => "identity",
+        }
+    }
+}
+
+/// The counter of `factor` for a contractor on the roster.
+pub fn contractor_subject(factor: Factor, contractor_number: &str) -> String {
+    format!("{}:contractor:{contractor_number}", factor.as_str())
+}
+
+/// The counter of a browser that signed in before (OWASP's device cookie): its own small
+/// budget, so strangers' guesses never lock the owner out of their usual browser.
+pub fn device_subject(device: &str) -> String {
+    format!("device:{device}")
+}
+
 /// What the store-backed counter says about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountState {
@@ -136,6 +173,7 @@ pub struct Guard {
     settings: GuardSettings,
     limiter: Arc<SourceLimiter>,
     metrics: SharedMetrics,
+    keys: Keys,
 }
 
 impl Guard {
@@ -144,6 +182,7 @@ impl Guard {
         clock: SharedClock,
         settings: GuardSettings,
         metrics: SharedMetrics,
+        keys: Keys,
     ) -> Self {
         let limiter = Arc::new(SourceLimiter::new(
             settings.per_source_per_minute,
@@ -155,6 +194,7 @@ impl Guard {
             settings,
             limiter,
             metrics,
+            keys,
         }
     }
 
@@ -167,22 +207,48 @@ impl Guard {
         ok
     }
 
-    /// Prunes the flood filter every `every` until the token is cancelled.
+    /// Every `every` until the token is cancelled: prunes the flood filter and deletes what
+    /// the store no longer needs (expired sessions, spent or dead links, quiet counters and
+    /// budgets), so neither memory nor tables grow with traffic.
     pub fn spawn_pruner(
         &self,
         every: Duration,
         stop: tokio_util::sync::CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        let limiter = self.limiter.clone();
+        let guard = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    _ = tick.tick() => limiter.prune(),
+                    _ = tick.tick() => {
+                        guard.limiter.prune();
+                        if let Err(e) = guard.purge_store().await {
+                            tracing::warn!(error = %e, "cannot purge expired rows");
+                        }
+                    }
                 }
             }
         })
+    }
+
+    /// Deletes expired sessions, links dead for a day, counters quiet past `reset_after` and
+    /// budgets unused for a day. Returns how many rows went.
+    pub async fn purge_store(&self) -> Result<u64, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let pool = self.store.pool();
+        let mut gone = crate::store::sessions::purge_expired(pool, now).await?;
+        gone += crate::store::tokens::purge(pool, now - 24 * 3600 * 1000).await?;
+        gone += crate::store::budgets::purge(pool, now).await?;
+        let quiet = now - duration_ms(self.settings.reset_after);
+        gone +=
+            sqlx::query("DELETE FROM attempts WHERE last_failure_at <= $1 AND locked_until <= $2")
+                .bind(quiet)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+        Ok(gone)
     }
 
     /// Whether the account (`contractor:…`, `staff:…`) may attempt now.
@@ -197,6 +263,14 @@ impl Guard {
             Some(until) if until > now => AccountState::Waiting { until },
             _ => AccountState::Open,
         })
+    }
+
+    /// The counter of `factor` for something typed that matches no contractor. The typed text
+    /// is kept only as a keyed hash: it may be a password typed in the wrong box.
+    pub fn unknown_subject(&self, factor: Factor, typed: &str) -> String {
+        let normal: String = typed.trim().to_uppercase().chars().take(64).collect();
+        let tag = self.keys.identifiers.tag(&[normal.as_bytes()]);
+        format!("{}:unknown:{}", factor.as_str(), &tag[..32])
     }
 
     /// Counts a failed attempt, atomically across instances.

@@ -103,6 +103,10 @@ pub enum Outcome {
         id: i64,
         ticket: i64,
     },
+    /// Not sent: the recipient is no longer a contact on record.
+    Dropped {
+        id: i64,
+    },
     /// The lease was lost to another worker before the result could be recorded.
     LeaseLost {
         id: i64,
@@ -180,6 +184,22 @@ impl Worker {
                     "the secret in it expired before it could be delivered",
                 )
                 .await;
+        }
+        // The contact may have changed since the message was queued: it goes only to a phone
+        // or email still on record.
+        if let Some(contractor_id) = msg.contractor_id {
+            let on_record = crate::store::contractors::by_id(self.store.pool(), contractor_id)
+                .await?
+                .is_some_and(|c| c.fields.has_contact(&msg.recipient));
+            if !on_record {
+                let reason = "dropped: the recipient is no longer a contact on record";
+                if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
+                    return Ok(Outcome::LeaseLost { id: msg.id });
+                }
+                self.metrics.delivery(&msg.channel, "dropped");
+                tracing::info!("{reason}");
+                return Ok(Outcome::Dropped { id: msg.id });
+            }
         }
         // The provider's id for the message, when it gives one (Twilio's sid).
         let result: Result<Option<String>, DeliveryError> = match msg.channel.as_str() {

@@ -19,6 +19,8 @@ pub enum HashError {
     Task(#[from] tokio::task::JoinError),
     #[error("password hasher is shut down")]
     Closed,
+    #[error("too many passwords are being checked; try again")]
+    Busy,
 }
 
 fn argon2() -> Argon2<'static> {

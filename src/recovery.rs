@@ -24,21 +24,28 @@ use crate::domain::password::{self, PasswordProblem, PolicyContext};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::questions;
 use crate::domain::secret::{random_token, temporary_password, token_digest};
-use crate::guard::{AccountState, Source};
+use crate::guard::{AccountState, Factor, Source, contractor_subject, device_subject};
 use crate::mail::{PasswordChanged, ResetLink};
 use crate::outbox::{queue_email, queue_sms};
 use crate::passwords::HashError;
 use crate::store::accounts::{self, Account};
+use crate::store::budgets::{self, Budget};
 use crate::store::contractors::{self, Contractor, Identifier};
 use crate::store::registrations::{self, NewRegistration};
 use crate::store::tickets::{self, NewTicket};
 use crate::store::tokens::{self, Purpose};
 use crate::store::{Tx, sessions};
 
-/// A reset link may be sent to one account at most this often...
-const RESET_EVERY: Duration = Duration::from_secs(5 * 60);
-/// ...and at most this many times a day.
-const RESETS_PER_DAY: i64 = 5;
+/// Every secret that can be sent (a reset or setup link, a temporary password) goes to one
+/// account, and to one destination, at most once per 5 minutes and 5 times a day.
+const SEND_BUDGET: Budget = Budget {
+    every: 5 * 60 * 1000,
+    per_day: 5,
+};
+/// A device cookie (a browser that signed in before) is good for this long.
+const DEVICE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+/// A kiosk verification (number and phone checked) can be used this long, once.
+pub const VERIFICATION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// "This wasn't me" links in change notices work this long.
 const NOT_ME_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -89,11 +96,24 @@ pub fn problem_code(p: PasswordProblem) -> &'static str {
 pub enum LoginOutcome {
     Success {
         account_id: i64,
-        /// A temporary password was used (or staff require it): the forced change comes next.
+        /// A temporary password was used (or staff require it): the forced change comes next,
+        /// and only this sign-in's session may make it.
         must_change: bool,
+        /// A fresh device cookie for this browser: later sign-ins from it count against its
+        /// own budget, not the account's, so strangers' guesses never lock its owner out.
+        device: String,
     },
-    /// Wrong username, wrong password, waiting after failures, frozen: all the same.
+    /// Wrong username, wrong password, waiting after failures, frozen, busy: all the same.
     Refused,
+}
+
+/// A sign-in as typed, with the browser's device cookie if it has one.
+#[derive(Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    pub typed: &'a str,
+    pub password: &'a SecretString,
+    pub source: &'a Source,
+    pub device: Option<&'a str>,
 }
 
 /// What the contractor fills in to set a password.
@@ -118,11 +138,22 @@ pub enum Destination {
 }
 
 /// A contractor who proved knowledge of the phone on record, and the masked destinations.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Verified {
     pub contractor_id: i64,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+/// What a send to a contact on record did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Queued to this (masked) destination.
+    Sent { to: String },
+    /// Nothing to send to: no such contact on record, SMS off, or the account is frozen.
+    NoDestination,
+    /// A secret went to this account or destination too recently (5 minutes, 5 a day).
+    TooSoon,
 }
 
 /// A live reset link's account.
@@ -132,6 +163,18 @@ pub struct ResetTarget {
     pub username: String,
     /// The account has no security question yet (a first login): the reset form asks for one.
     pub needs_question: bool,
+}
+
+/// What the forced change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Saved; every session of the account ended.
+    Done {
+        account_id: i64,
+    },
+    Fields(Vec<FieldError>),
+    /// This session did not sign in with the temporary password (or nothing is to change).
+    NotThisSession,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,8 +200,13 @@ pub struct RegistrationForm {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationOutcome {
-    /// Matched the roster: the account exists and the contractor can sign in as `username`.
-    Created { username: String },
+    /// The license and a contact matched the roster: a single-use setup link went to the email
+    /// on record (or a temporary password to the mobile on record). Nobody is signed in and the
+    /// password typed on the form was discarded: knowing a number and a phone only chooses
+    /// where on record a secret goes.
+    SetupSent { to: String, by: Destination },
+    /// Matched, but a secret went to this contractor too recently: nothing new was sent.
+    SetupTooSoon,
     /// Staff will review it.
     Pending { ticket: i64 },
 }
@@ -173,6 +221,13 @@ impl AppState {
     pub fn recovery(&self) -> Recovery<'_> {
         Recovery { st: self }
     }
+}
+
+/// True when `typed` could be a contractor or license number: not empty, not too long, and
+/// no control characters (a NUL would reach the database).
+pub fn plausible_identifier(typed: &str) -> bool {
+    let t = typed.trim();
+    !t.is_empty() && t.len() <= 64 && !t.chars().any(char::is_control)
 }
 
 /// True when `token` has the shape of a link token (64 hex digits); anything else is refused
@@ -205,50 +260,95 @@ impl Recovery<'_> {
         }
     }
 
-    /// The guard's subject: the contractor when one matches, else what was typed.
-    fn subject(typed: &str, found: Option<&Contractor>) -> String {
+    /// The guard's counter of `factor`: the contractor's when one matches, else a keyed hash
+    /// of what was typed (so unknown numbers wait just the same, and nothing typed is stored).
+    fn subject(&self, factor: Factor, typed: &str, found: Option<&Contractor>) -> String {
         match found {
-            Some(c) => format!("contractor:{}", c.fields.contractor_number),
-            None => {
-                let t: String = typed.trim().to_uppercase().chars().take(64).collect();
-                format!("unknown:{t}")
-            }
+            Some(c) => contractor_subject(factor, &c.fields.contractor_number),
+            None => self.st.guard.unknown_subject(factor, typed),
         }
     }
 
     async fn contractor_by_username(&self, typed: &str) -> Result<Option<Contractor>> {
-        if typed.trim().is_empty() || typed.len() > 64 {
+        if !plausible_identifier(typed) {
             return Ok(None);
         }
         Ok(contractors::by_identifier(self.st.store.pool(), self.identifier(), typed).await?)
     }
 
-    /// Signs in with the username and password (or a live temporary password).
-    pub async fn login(
-        &self,
-        typed: &str,
-        password: &SecretString,
-        source: &Source,
-    ) -> Result<LoginOutcome> {
+    /// A number typed at the kiosk, at registration or on the phone: contractor number first,
+    /// then license number.
+    async fn contractor_by_any_number(&self, typed: &str) -> Result<Option<Contractor>> {
+        if !plausible_identifier(typed) {
+            return Ok(None);
+        }
+        let pool = self.st.store.pool();
+        Ok(
+            match contractors::by_identifier(pool, Identifier::ContractorNumber, typed).await? {
+                Some(c) => Some(c),
+                None => contractors::by_identifier(pool, Identifier::LicenseNumber, typed).await?,
+            },
+        )
+    }
+
+    /// A device cookie for this contractor: a random nonce and its keyed hash.
+    fn device_cookie(&self, c: &Contractor) -> String {
+        let nonce = random_token(16);
+        let tag = self
+            .st
+            .keys
+            .devices
+            .tag(&[c.fields.contractor_number.as_bytes(), nonce.as_bytes()]);
+        format!("{nonce}.{tag}")
+    }
+
+    /// The guard subject of a device cookie, when it is genuine and was issued to `c`.
+    fn device_of(&self, cookie: Option<&str>, c: &Contractor) -> Option<String> {
+        let (nonce, tag) = cookie?.split_once('.')?;
+        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.st
+            .keys
+            .devices
+            .verify(
+                &[c.fields.contractor_number.as_bytes(), nonce.as_bytes()],
+                tag,
+            )
+            .then(|| device_subject(&token_digest(nonce)[..32]))
+    }
+
+    /// Signs in with the username and password (or a live temporary password). A browser
+    /// with a genuine device cookie for this contractor counts its failures on its own
+    /// counter; any other counts on the account's password counter.
+    pub async fn login(&self, attempt: LoginAttempt<'_>) -> Result<LoginOutcome> {
         let deadline = Instant::now() + self.st.settings.response_floor;
-        let outcome = self.login_inner(typed, password, source).await?;
+        let outcome = match self.login_inner(attempt).await {
+            // Too many hashes waiting: refused like any other refusal, after the same floor.
+            Err(RecoveryError::Hash(HashError::Busy)) => Ok(LoginOutcome::Refused),
+            other => other,
+        }?;
         if outcome == LoginOutcome::Refused {
             tokio::time::sleep_until(deadline).await;
         }
         Ok(outcome)
     }
 
-    async fn login_inner(
-        &self,
-        typed: &str,
-        password: &SecretString,
-        source: &Source,
-    ) -> Result<LoginOutcome> {
+    async fn login_inner(&self, attempt: LoginAttempt<'_>) -> Result<LoginOutcome> {
+        let LoginAttempt {
+            typed,
+            password,
+            source,
+            device,
+        } = attempt;
         if !self.st.guard.allow_source(source) {
             return Ok(LoginOutcome::Refused);
         }
         let contractor = self.contractor_by_username(typed).await?;
-        let subject = Self::subject(typed, contractor.as_ref());
+        let subject = contractor
+            .as_ref()
+            .and_then(|c| self.device_of(device, c))
+            .unwrap_or_else(|| self.subject(Factor::Password, typed, contractor.as_ref()));
         if let AccountState::Waiting { .. } = self.st.guard.account_state(&subject).await? {
             return Ok(LoginOutcome::Refused);
         }
@@ -281,10 +381,20 @@ impl Recovery<'_> {
             return Ok(LoginOutcome::Refused);
         }
         self.st.guard.record_success(&subject).await?;
+        let device = contractor
+            .as_ref()
+            .map(|c| self.device_cookie(c))
+            .unwrap_or_default();
         Ok(LoginOutcome::Success {
             account_id: account.id,
             must_change: account.must_change() || used_temporary,
+            device,
         })
+    }
+
+    /// How long a device cookie lasts.
+    pub fn device_lifetime(&self) -> Duration {
+        DEVICE_LIFETIME
     }
 
     async fn account_and_contractor(
@@ -368,15 +478,36 @@ impl Recovery<'_> {
         Ok(self.st.hasher.hash(&normalized).await?)
     }
 
-    /// "Require Login Change": sets the chosen password and security question.
+    /// Whether the signed-in session `session_hash` may make the forced change: only the one
+    /// that signed in with the temporary password (or while a change was required). A session
+    /// from before ("remember me" on another browser) may not choose the new password.
+    pub async fn may_change_password(&self, session_hash: &str) -> Result<bool> {
+        Ok(sessions::get(self.st.store.pool(), session_hash)
+            .await?
+            .is_some_and(|s| s.may_change_password()))
+    }
+
+    /// "Require Login Change": sets the chosen password and security question, from the
+    /// session that signed in with the temporary password. Every session of the account ends
+    /// (the channel signs the contractor in again with a fresh one).
     pub async fn change_forced(
         &self,
-        account_id: i64,
+        session_hash: &str,
         form: &PasswordForm,
-    ) -> Result<std::result::Result<(), Vec<FieldError>>> {
-        let Some((account, contractor)) = self.account_and_contractor(account_id).await? else {
-            return Ok(Err(vec![FieldError::new("password", "required")]));
+    ) -> Result<ChangeOutcome> {
+        let session = sessions::get(self.st.store.pool(), session_hash).await?;
+        let Some(account_id) = session
+            .filter(|s| s.may_change_password())
+            .and_then(|s| s.account_id)
+        else {
+            return Ok(ChangeOutcome::NotThisSession);
         };
+        let Some((account, contractor)) = self.account_and_contractor(account_id).await? else {
+            return Ok(ChangeOutcome::NotThisSession);
+        };
+        if !account.must_change() || account.is_frozen() {
+            return Ok(ChangeOutcome::NotThisSession);
+        }
         let username = self.username_of(&contractor);
         let mut errors = self.check_password_form(
             form,
@@ -391,7 +522,7 @@ impl Recovery<'_> {
             errors.push(FieldError::new("password", "reuses_temporary"));
         }
         if !errors.is_empty() {
-            return Ok(Err(errors));
+            return Ok(ChangeOutcome::Fields(errors));
         }
         let hash = self.st.hasher.hash(&form.password).await?;
         let answer_hash = self.hash_answer(form).await?;
@@ -406,12 +537,13 @@ impl Recovery<'_> {
         )
         .await?;
         accounts::void_pending_secrets(&mut tx, contractor.id, now).await?;
+        let ended = sessions::delete_for_account(&mut tx, account.id).await?;
         self.audit(
             &mut tx,
             &contractor,
             "password_changed",
             "web",
-            "forced change after a temporary password".into(),
+            format!("forced change after a temporary password; {ended} session(s) ended"),
             now,
         )
         .await?;
@@ -424,7 +556,7 @@ impl Recovery<'_> {
         )
         .await?;
         self.commit_and_wake(tx).await?;
-        Ok(Ok(()))
+        Ok(ChangeOutcome::Done { account_id })
     }
 
     /// "Forgot password": the same page and time whatever is typed; a reset link goes to the
@@ -440,51 +572,59 @@ impl Recovery<'_> {
         if !self.st.guard.allow_source(source) {
             return Ok(());
         }
+        // The roster is the account list: a contractor who never signed in gets a link too.
         let Some(contractor) = self.contractor_by_username(typed).await? else {
             return Ok(());
         };
-        let Some(account) = accounts::by_contractor(self.st.store.pool(), contractor.id).await?
-        else {
-            return Ok(());
-        };
-        if account.is_frozen() {
-            return Ok(());
-        }
-        self.send_reset_link(&contractor, Some(account), "web")
-            .await?;
+        self.send_reset_link(&contractor, "web").await?;
         Ok(())
     }
 
-    /// Issues a reset link to the email on record, within the per-account throttle. Returns
-    /// false when nothing was sent (no email, throttled).
-    async fn send_reset_link(
+    /// Spends one send of `kind` from the account's budget and the destination's, in the
+    /// caller's transaction: false (and nothing spent once it rolls back) when either is used
+    /// up. The check and the spend are one statement per budget, so parallel requests cannot
+    /// both take the last send, on either database.
+    async fn spend_send_budget(
         &self,
-        contractor: &Contractor,
-        account: Option<Account>,
-        channel: &str,
+        tx: &mut Tx,
+        kind: &str,
+        account_id: i64,
+        destination: &str,
+        now: Millis,
     ) -> Result<bool> {
+        let account_key = format!("{kind}:account:{account_id}");
+        let to_key = format!(
+            "{kind}:to:{}",
+            &token_digest(&destination.to_ascii_lowercase())[..32]
+        );
+        Ok(budgets::spend(tx, &account_key, SEND_BUDGET, now).await?
+            && budgets::spend(tx, &to_key, SEND_BUDGET, now).await?)
+    }
+
+    /// Issues a reset link to the email on record, within the send budget.
+    async fn send_reset_link(&self, contractor: &Contractor, channel: &str) -> Result<SendOutcome> {
         let Some(email) = contractor
             .fields
             .email
             .as_deref()
             .and_then(|e| EmailAddress::parse(e).ok())
         else {
-            return Ok(false);
+            return Ok(SendOutcome::NoDestination);
         };
         let now = self.now();
         let mut tx = self.st.store.begin_write().await?;
-        let account = match account {
-            Some(a) => a,
-            None => accounts::ensure(&mut tx, contractor.id, now).await?,
-        };
-        let last = tokens::last_reset_issued(&mut tx, account.id).await?;
-        if last.is_some_and(|t| now - t < duration_ms(RESET_EVERY))
-            || tokens::resets_issued_since(&mut tx, account.id, now - 24 * 3600 * 1000).await?
-                >= RESETS_PER_DAY
+        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
+        if account.is_frozen() {
+            tx.rollback().await?;
+            return Ok(SendOutcome::NoDestination);
+        }
+        if !self
+            .spend_send_budget(&mut tx, "reset_link", account.id, email.as_str(), now)
+            .await?
         {
             tx.rollback().await?;
             tracing::info!(contractor = %contractor.fields.contractor_number, "reset link throttled");
-            return Ok(false);
+            return Ok(SendOutcome::TooSoon);
         }
         // A newer link voids the older ones.
         accounts::void_pending_secrets(&mut tx, contractor.id, now).await?;
@@ -530,7 +670,7 @@ impl Recovery<'_> {
         )
         .await?;
         self.commit_and_wake(tx).await?;
-        Ok(true)
+        Ok(SendOutcome::Sent { to: email.masked() })
     }
 
     fn link(&self, path: &str) -> String {
@@ -729,7 +869,7 @@ impl Recovery<'_> {
             return Ok(false);
         };
         accounts::freeze(&mut tx, account_id, now).await?;
-        accounts::void_pending_secrets(&mut tx, contractor.id, now).await?;
+        accounts::revoke_secrets(&mut tx, contractor.id, now).await?;
         sessions::delete_for_account(&mut tx, account_id).await?;
         tickets::open(
             &mut tx,
@@ -788,29 +928,18 @@ impl Recovery<'_> {
         typed_phone: &str,
         source: &Source,
     ) -> Result<Option<Verified>> {
-        if !self.st.guard.allow_source(source)
-            || typed_number.trim().is_empty()
-            || typed_number.len() > 64
-        {
+        if !self.st.guard.allow_source(source) {
             return Ok(None);
         }
-        let pool = self.st.store.pool();
-        let mut contractor =
-            contractors::by_identifier(pool, Identifier::ContractorNumber, typed_number).await?;
-        if contractor.is_none() {
-            contractor =
-                contractors::by_identifier(pool, Identifier::LicenseNumber, typed_number).await?;
-        }
-        let subject = Self::subject(typed_number, contractor.as_ref());
+        let contractor = self.contractor_by_any_number(typed_number).await?;
+        // The identity check has its own counter: its successes never clear the password's.
+        let subject = self.subject(Factor::Identity, typed_number, contractor.as_ref());
         if let AccountState::Waiting { .. } = self.st.guard.account_state(&subject).await? {
             return Ok(None);
         }
         let phone = PhoneNumber::parse(typed_phone).ok();
         let matched = match (&contractor, &phone) {
-            (Some(c), Some(p)) => {
-                c.fields.phone.as_deref() == Some(p.as_str())
-                    || c.fields.alt_phone.as_deref() == Some(p.as_str())
-            }
+            (Some(c), Some(p)) => c.fields.has_phone(p.as_str()),
             _ => false,
         };
         let Some(c) = contractor.filter(|_| matched) else {
@@ -826,42 +955,92 @@ impl Recovery<'_> {
         }))
     }
 
+    /// Keeps a kiosk verification on the server for a few minutes; the browser holds only the
+    /// returned id.
+    pub async fn hold_verification(&self, verified: &Verified) -> Result<String> {
+        let id = random_token(32);
+        let now = self.now();
+        let data = serde_json::to_string(verified).unwrap_or_default();
+        sessions::create(
+            self.st.store.pool(),
+            &sessions::NewSession {
+                id_hash: &token_digest(&id),
+                data: &data,
+                expires_at: now + duration_ms(VERIFICATION_LIFETIME),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// The live verification behind `id`, without using it (to show the choice again).
+    pub async fn verification(&self, id: &str) -> Result<Option<Verified>> {
+        if !well_formed_token(id) {
+            return Ok(None);
+        }
+        let row = sessions::get(self.st.store.pool(), &token_digest(id)).await?;
+        Ok(row
+            .filter(|r| r.expires_at > self.now() && r.account_id.is_none())
+            .and_then(|r| serde_json::from_str(&r.data).ok()))
+    }
+
+    /// Uses the verification behind `id` up, exactly once even under parallel requests, and
+    /// sends to the chosen contact on record.
+    pub async fn send_verified(
+        &self,
+        id: &str,
+        destination: Destination,
+        source: &Source,
+        channel: &str,
+    ) -> Result<Option<SendOutcome>> {
+        if !self.st.guard.allow_source(source) || !well_formed_token(id) {
+            return Ok(None);
+        }
+        let Some(data) =
+            sessions::take_verification(self.st.store.pool(), &token_digest(id), self.now())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(verified) = serde_json::from_str::<Verified>(&data) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.send_recovery(verified.contractor_id, destination, channel)
+                .await?,
+        ))
+    }
+
     /// Sends a reset link (email) or a temporary password (SMS) to where on record the
-    /// verified contractor chose. Returns the masked destination, or `None` when there is no
-    /// such contact on record or the throttle holds it back.
+    /// verified contractor chose, within the send budget.
     pub async fn send_recovery(
         &self,
         contractor_id: i64,
         destination: Destination,
         channel: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<SendOutcome> {
         let Some(contractor) = contractors::by_id(self.st.store.pool(), contractor_id).await?
         else {
-            return Ok(None);
+            return Ok(SendOutcome::NoDestination);
         };
-        let account = accounts::by_contractor(self.st.store.pool(), contractor.id).await?;
-        if account.as_ref().is_some_and(Account::is_frozen) {
-            return Ok(None);
-        }
         match destination {
-            Destination::Email => {
-                let sent = self.send_reset_link(&contractor, account, channel).await?;
-                Ok(sent
-                    .then(|| contractor.fields.email.as_deref().map(mask_address))
-                    .flatten())
-            }
+            Destination::Email => self.send_reset_link(&contractor, channel).await,
             Destination::Sms => self.send_temporary_password(&contractor, channel).await,
         }
     }
 
     /// A temporary password by SMS to the phone on record, single use, changed at sign-in.
+    /// The send budget is spent first, in its own short transaction, so a refused request
+    /// costs no argon2 work.
     async fn send_temporary_password(
         &self,
         contractor: &Contractor,
         channel: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<SendOutcome> {
         if !self.st.settings.twilio.sms_enabled {
-            return Ok(None);
+            return Ok(SendOutcome::NoDestination);
         }
         let Some(phone) = contractor
             .fields
@@ -869,15 +1048,36 @@ impl Recovery<'_> {
             .as_deref()
             .and_then(|p| PhoneNumber::parse(p).ok())
         else {
-            return Ok(None);
+            return Ok(SendOutcome::NoDestination);
         };
+        let now = self.now();
+        let mut tx = self.st.store.begin_write().await?;
+        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
+        if account.is_frozen() {
+            tx.rollback().await?;
+            return Ok(SendOutcome::NoDestination);
+        }
+        if !self
+            .spend_send_budget(
+                &mut tx,
+                "temporary_password",
+                account.id,
+                phone.as_str(),
+                now,
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            tracing::info!(contractor = %contractor.fields.contractor_number, "temporary password throttled");
+            return Ok(SendOutcome::TooSoon);
+        }
+        tx.commit().await?;
         let temp = SecretString::from(temporary_password());
         let hash = self.st.hasher.hash(&temp).await?;
         let now = self.now();
         let lifetime = self.st.settings.temporary_password_lifetime;
         let expires = now + duration_ms(lifetime);
         let mut tx = self.st.store.begin_write().await?;
-        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
         accounts::set_temporary(&mut tx, account.id, &hash, expires, now).await?;
         let body = format!(
             "{}: your temporary contractor portal password is {} (username {}). It works once, for {} minutes; you will choose a new password when you sign in.",
@@ -906,11 +1106,13 @@ impl Recovery<'_> {
         )
         .await?;
         self.commit_and_wake(tx).await?;
-        Ok(Some(phone.masked()))
+        Ok(SendOutcome::Sent { to: phone.masked() })
     }
 
-    /// "Setup an Account". A license on the roster whose phone or email matches, and that has
-    /// no password yet, gets its account at once; anything else waits for staff.
+    /// "Setup an Account". A license on the roster whose phone or email matches gets a
+    /// single-use setup link at the email on record (or a temporary password at the mobile on
+    /// record); the password typed here is discarded and nobody is signed in. Anything else is
+    /// kept for staff with a ticket, and counts as a failed identity check.
     pub async fn register(
         &self,
         form: &RegistrationForm,
@@ -968,55 +1170,65 @@ impl Recovery<'_> {
             return Ok(Err(vec![FieldError::new("license_number", "try_later")]));
         }
 
+        // A registration is an identity check (license plus a contact on record) and counts
+        // on the same counter as the kiosk's, so it cannot be used to guess phones.
+        let contractor = self.contractor_by_any_number(license).await?;
+        let subject = self.subject(Factor::Identity, license, contractor.as_ref());
+        let waiting = matches!(
+            self.st.guard.account_state(&subject).await?,
+            AccountState::Waiting { .. }
+        );
+        let matched = contractor.filter(|c| {
+            !waiting && (c.fields.has_phone(phone.as_str()) || c.fields.has_email(email.as_str()))
+        });
+        match matched {
+            Some(c) => {
+                self.st.guard.record_success(&subject).await?;
+                // The password typed on the form is discarded: a match only chooses where on
+                // record the setup link (or temporary password) goes.
+                let (sent, by) = if c.fields.email.is_some() {
+                    (self.send_reset_link(&c, "web").await?, Destination::Email)
+                } else {
+                    (
+                        self.send_temporary_password(&c, "web").await?,
+                        Destination::Sms,
+                    )
+                };
+                match sent {
+                    SendOutcome::Sent { to } => {
+                        return Ok(Ok(RegistrationOutcome::SetupSent { to, by }));
+                    }
+                    SendOutcome::TooSoon => return Ok(Ok(RegistrationOutcome::SetupTooSoon)),
+                    // Frozen, or nothing on record to send to: staff take it.
+                    SendOutcome::NoDestination => {}
+                }
+            }
+            None if !waiting => {
+                self.st.guard.record_failure(&subject).await?;
+            }
+            None => {}
+        }
+        let ticket = self
+            .store_registration(form, license, &phone, &email)
+            .await?;
+        Ok(Ok(RegistrationOutcome::Pending { ticket }))
+    }
+
+    /// Keeps a registration for staff (the password and answer hashed) and opens its ticket.
+    async fn store_registration(
+        &self,
+        form: &RegistrationForm,
+        license: &str,
+        phone: &PhoneNumber,
+        email: &EmailAddress,
+    ) -> Result<i64> {
+        let policy = form.workers_comp_policy.trim();
+        let expires = form.workers_comp_expires.trim();
         let hash = self.st.hasher.hash(&form.password.password).await?;
         let answer_hash = self.hash_answer(&form.password).await?;
         let question = form.password.question.clone().unwrap_or_default();
         let now = self.now();
-        let pool = self.st.store.pool();
-        let contractor =
-            contractors::by_identifier(pool, Identifier::LicenseNumber, license).await?;
         let mut tx = self.st.store.begin_write().await?;
-        if let Some(c) = contractor {
-            let contact_matches = c.fields.phone.as_deref() == Some(phone.as_str())
-                || c.fields.alt_phone.as_deref() == Some(phone.as_str())
-                || c.fields
-                    .email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email.as_str()));
-            let account = accounts::ensure(&mut tx, c.id, now).await?;
-            if contact_matches && account.password_hash.is_none() && !account.is_frozen() {
-                accounts::set_password(
-                    &mut tx,
-                    account.id,
-                    &hash,
-                    Some((&question, &answer_hash)),
-                    now,
-                )
-                .await?;
-                accounts::void_pending_secrets(&mut tx, c.id, now).await?;
-                self.audit(
-                    &mut tx,
-                    &c,
-                    "account_registered",
-                    "web",
-                    "matched the roster".into(),
-                    now,
-                )
-                .await?;
-                self.queue_change_notices(
-                    &mut tx,
-                    &c,
-                    account.id,
-                    "when the account was set up",
-                    now,
-                )
-                .await?;
-                self.commit_and_wake(tx).await?;
-                return Ok(Ok(RegistrationOutcome::Created {
-                    username: self.username_of(&c),
-                }));
-            }
-        }
         let reg = registrations::insert(
             &mut tx,
             &NewRegistration {
@@ -1047,7 +1259,7 @@ impl Recovery<'_> {
                 ),
                 detail: format!(
                     "Registration #{reg}: contact {}, phone {}, email {}. No roster entry with \
-                     this license and contact, or the account already exists.",
+                     this license and contact.",
                     form.contact_name.trim(),
                     phone.masked(),
                     email.masked()
@@ -1059,7 +1271,7 @@ impl Recovery<'_> {
         .await?;
         registrations::link_ticket(&mut tx, reg, ticket).await?;
         tx.commit().await?;
-        Ok(Ok(RegistrationOutcome::Pending { ticket }))
+        Ok(ticket)
     }
 
     /// Commits a transaction that queued messages, then wakes the outbox worker.

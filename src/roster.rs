@@ -141,7 +141,7 @@ pub async fn import<R: Read>(
                 Change::Update(id, old, new) => {
                     contractors::update(&mut tx, *id, new, now).await?;
                     if old.contact_differs(new) {
-                        accounts::void_pending_secrets(&mut tx, *id, now).await?;
+                        accounts::revoke_secrets(&mut tx, *id, now).await?;
                         audit::append(
                             &mut tx,
                             &AuditEvent {

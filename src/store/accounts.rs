@@ -173,8 +173,31 @@ pub async fn freeze(tx: &mut Tx, account_id: i64, now: Millis) -> Result<(), sql
     Ok(())
 }
 
+/// Revokes every secret the contractor could still use or receive: links not yet used, the
+/// temporary password, and queued messages that carry one. Called when a phone or email on
+/// record changes and when the owner says "this wasn't me", so no secret outlives the facts it
+/// was sent on. Returns how many links and messages went.
+pub async fn revoke_secrets(
+    tx: &mut Tx,
+    contractor_id: i64,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    let links = void_pending_secrets(tx, contractor_id, now).await?;
+    sqlx::query(
+        "UPDATE accounts SET temporary_hash = NULL, temporary_expires_at = NULL, updated_at = $2 \
+         WHERE contractor_id = $1 AND temporary_hash IS NOT NULL",
+    )
+    .bind(contractor_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let messages = super::outbox::drop_secrets_of(tx, contractor_id).await?;
+    Ok(links + messages)
+}
+
 /// Voids every reset link not yet used for the contractor's account: called whenever a
-/// credential or contact changes, so an old link never outlives the facts it was sent on.
+/// credential changes or a newer link is sent, so an old link never outlives the facts it was
+/// sent on.
 pub async fn void_pending_secrets(
     tx: &mut Tx,
     contractor_id: i64,

@@ -20,6 +20,25 @@ pub struct RosterFields {
 }
 
 impl RosterFields {
+    /// True when `phone` (E.164) is the phone or the alternate phone on record.
+    pub fn has_phone(&self, phone: &str) -> bool {
+        !phone.is_empty()
+            && (self.phone.as_deref() == Some(phone) || self.alt_phone.as_deref() == Some(phone))
+    }
+
+    /// True when `email` is the email on record (compared without case).
+    pub fn has_email(&self, email: &str) -> bool {
+        self.email
+            .as_deref()
+            .is_some_and(|e| !email.is_empty() && e.eq_ignore_ascii_case(email))
+    }
+
+    /// True when `recipient` (a phone or an email) is a contact on record: the only places a
+    /// message of this contractor may go.
+    pub fn has_contact(&self, recipient: &str) -> bool {
+        self.has_phone(recipient) || self.has_email(recipient)
+    }
+
     /// True when the phone, alternate phone or email differ: a contact change, which voids
     /// pending secrets and is audited.
     pub fn contact_differs(&self, other: &RosterFields) -> bool {
@@ -140,6 +159,30 @@ pub async fn by_identifier(
     .bind(typed.trim())
     .fetch_optional(pool)
     .await
+}
+
+/// Remembers the language the contractor last used, for the messages sent to them.
+pub async fn set_language(pool: &AnyPool, id: i64, language: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contractors SET language = $2 WHERE id = $1 \
+         AND (language IS NULL OR language <> $2)",
+    )
+    .bind(id)
+    .bind(language)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The language the contractor last used (`en`, `es`), if known.
+pub async fn language(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT language FROM contractors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
 }
 
 pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Contractor>, sqlx::Error> {

@@ -5,7 +5,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod budgets;
 pub mod contractors;
+pub mod keys;
 pub mod outbox;
 pub mod registrations;
 pub mod sessions;

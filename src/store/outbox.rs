@@ -172,6 +172,40 @@ pub async fn mark_dead(
     Ok(done.rows_affected() == 1)
 }
 
+/// Drops the contractor's queued messages that carry a secret (their contact changed, or the
+/// owner froze the account): marked dead without a ticket, bodies cleared. The worker also
+/// re-checks the recipient right before sending, for a change that lands mid-delivery.
+pub async fn drop_secrets_of(tx: &mut Tx, contractor_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'dead', last_error = 'voided: its secret was revoked', \
+         body_text = NULL, body_html = NULL \
+         WHERE contractor_id = $1 AND status = 'pending' AND secret_expires_at IS NOT NULL",
+    )
+    .bind(contractor_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Drops a claimed message without a ticket: its recipient is no longer on record.
+pub async fn mark_dropped(
+    pool: &AnyPool,
+    id: i64,
+    owner: &str,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'dead', last_error = $3, body_text = NULL, body_html = NULL, \
+         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<QueuedMessage>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
         .bind(id)

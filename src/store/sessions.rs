@@ -16,31 +16,45 @@ pub struct Session {
     pub created_at: Millis,
     pub last_seen_at: Millis,
     pub expires_at: Millis,
+    /// Signed in with a temporary password (or while a change was required): the only kind of
+    /// session that may make the forced change.
+    pub may_change_password: i64,
 }
 
-const COLUMNS: &str =
-    "id_hash, account_id, staff_id, remember, data, created_at, last_seen_at, expires_at";
+impl Session {
+    pub fn may_change_password(&self) -> bool {
+        self.may_change_password != 0
+    }
+}
 
-#[allow(clippy::too_many_arguments)]
-pub async fn create(
-    pool: &AnyPool,
-    id_hash: &str,
-    account_id: Option<i64>,
-    remember: bool,
-    data: &str,
-    now: Millis,
-    expires_at: Millis,
-) -> Result<(), sqlx::Error> {
+const COLUMNS: &str = "id_hash, account_id, staff_id, remember, data, created_at, last_seen_at, \
+                       expires_at, may_change_password";
+
+/// A session to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    /// The signed-in account; `None` for a kiosk verification.
+    pub account_id: Option<i64>,
+    pub remember: bool,
+    pub may_change_password: bool,
+    pub data: &'a str,
+    pub expires_at: Millis,
+}
+
+pub async fn create(pool: &AnyPool, s: &NewSession<'_>, now: Millis) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, account_id, csrf_token, remember, data, created_at, \
-         last_seen_at, expires_at) VALUES ($1, $2, '', $3, $4, $5, $5, $6)",
+         last_seen_at, expires_at, may_change_password) \
+         VALUES ($1, $2, '', $3, $4, $5, $5, $6, $7)",
     )
-    .bind(id_hash)
-    .bind(account_id)
-    .bind(i64::from(remember))
-    .bind(data)
+    .bind(s.id_hash)
+    .bind(s.account_id)
+    .bind(i64::from(s.remember))
+    .bind(s.data)
     .bind(now)
-    .bind(expires_at)
+    .bind(s.expires_at)
+    .bind(i64::from(s.may_change_password))
     .execute(pool)
     .await?;
     Ok(())
@@ -72,7 +86,24 @@ pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Ends every session of an account (after a reset or a "this wasn't me").
+/// Takes a live kiosk verification, once: one statement deletes it and returns its data, so of
+/// parallel requests carrying the same verification exactly one gets it.
+pub async fn take_verification(
+    pool: &AnyPool,
+    id_hash: &str,
+    now: Millis,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM sessions WHERE id_hash = $1 AND account_id IS NULL AND staff_id IS NULL \
+         AND expires_at > $2 RETURNING data",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Ends every session of an account (after a reset, a password change or a "this wasn't me").
 pub async fn delete_for_account(tx: &mut Tx, account_id: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
         .bind(account_id)

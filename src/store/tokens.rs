@@ -110,3 +110,15 @@ pub async fn resets_issued_since(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// Deletes links that can no longer be used and ended before `before`.
+pub async fn purge(pool: &AnyPool, before: Millis) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM reset_tokens WHERE expires_at <= $1 \
+         OR used_at <= $1 OR voided_at <= $1",
+    )
+    .bind(before)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -22,6 +22,7 @@ fn guard(store: &Store, clock: &Arc<ManualClock>) -> Guard {
         shared,
         GuardSettings::default(),
         Arc::new(Metrics::default()),
+        helpline::domain::keyed::Keys::random(),
     )
 }
 
@@ -177,6 +178,7 @@ async fn concurrent_failures_are_all_counted() {
             ..GuardSettings::default()
         },
         Arc::new(Metrics::default()),
+        helpline::domain::keyed::Keys::random(),
     );
     let mut tasks = Vec::new();
     for _ in 0..20 {

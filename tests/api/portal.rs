@@ -135,6 +135,9 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
     let page = b
         .post("/help", &[("number", "c-1001"), ("phone", "303.658.2075")])
         .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location(), Some("/help/choose"));
+    let page = b.get("/help/choose").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("***-***-2075"), "{}", page.body);
     assert!(page.body.contains("p***@frontrange-roofing.example"));
@@ -144,6 +147,9 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
     );
 
     let page = b.post("/help/send", &[("destination", "sms")]).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/help/sent"));
+    let page = b.get("/help/sent").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sent to ***-***-2075"), "{}", page.body);
     let sent = p.twilio.wait_for(1).await;
@@ -185,7 +191,7 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
 
     let page = b.post("/login/change", &change(GOOD)).await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location(), Some("/account"));
+    assert_eq!(page.location(), Some("/account?changed=1"));
     let account = b.get("/account").await;
     assert_eq!(account.status, 200);
     assert!(
@@ -676,42 +682,114 @@ async fn every_password_rule_and_edge_length_is_named_next_to_the_field() {
     );
 }
 
+fn registration(
+    license: &'static str,
+    phone: &'static str,
+    email: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("license_number", license),
+        ("business_name", "Clear Creek Plumbing"),
+        ("contact_name", "Rosa Nguyen"),
+        ("phone", phone),
+        ("email", email),
+        ("workers_comp_policy", "WC-5531"),
+        ("workers_comp_expires", "2027-06-30"),
+        ("password", GOOD),
+        ("confirm", GOOD),
+        ("question", "birth_city"),
+        ("answer", "Denver"),
+        ("answer_again", "Denver"),
+    ]
+}
+
+/// Issue 6, item 1: a license and a phone on record, with the attacker's own email and
+/// password, used to answer "Account ready" and sign the attacker in.
 #[tokio::test]
-async fn registration_matched_gets_an_account_unmatched_waits_for_staff() {
+async fn registering_with_a_roster_match_sends_a_setup_link_on_record_and_signs_nobody_in() {
     let p = Portal::start().await;
-    let mut b = p.browser();
-    let form = |license: &'static str, phone: &'static str| {
-        vec![
-            ("license_number", license),
-            ("business_name", "Clear Creek Plumbing"),
-            ("contact_name", "Rosa Nguyen"),
-            ("phone", phone),
-            ("email", "rosa@clearcreek.example"),
-            ("workers_comp_policy", "WC-5531"),
-            ("workers_comp_expires", "2027-06-30"),
-            ("password", GOOD),
-            ("confirm", GOOD),
-            ("question", "birth_city"),
-            ("answer", "Denver"),
-            ("answer_again", "Denver"),
-        ]
-    };
-    let page = b
-        .post("/register", &form("b-990017", "(303) 555-0177"))
+    let mut attacker = p.browser();
+    let page = attacker
+        .post(
+            "/register",
+            &registration("B-884512", "(303) 658-2075", "attacker@evil.example"),
+        )
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
-        page.body.contains("Your account is ready") && page.body.contains("C-1003"),
-        "{}",
+        page.body.contains("p***@frontrange-roofing.example"),
+        "says where on record the link went: {}",
         page.body
     );
+    assert!(!page.body.contains("Account ready"));
+    assert!(
+        !attacker.cookies.contains_key("helpline_session"),
+        "nobody is signed in"
+    );
+    // The attacker's password was discarded: it signs nobody in.
+    assert_eq!(login(&mut attacker, "C-1001", GOOD).await.status, 200);
+    let id = p.contractor_id("C-1001").await;
+    let account = accounts::by_contractor(p.app.state.store.pool(), id)
+        .await
+        .expect("read")
+        .expect("an account row for the link");
+    assert!(account.password_hash.is_none(), "no password was set");
+
+    // The single-use setup link went to the email on record, and nothing to the attacker.
+    let mails = p.smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
     assert_eq!(
-        login(&mut b, "C-1003", GOOD).await.location(),
+        mails[0].to,
+        vec!["<pat@frontrange-roofing.example>".to_string()]
+    );
+    let token = reset_token(&text_of(&mails[0].data));
+    // The owner follows it and chooses a password (with a security question: a first login).
+    let mut owner = p.browser();
+    assert_eq!(owner.get(&format!("/reset/{token}")).await.status, 303);
+    let done = owner
+        .post(
+            "/reset",
+            &[
+                ("password", OLD),
+                ("confirm", OLD),
+                ("question", "first_pet"),
+                ("answer", "Rex"),
+                ("answer_again", "Rex"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        login(&mut owner, "C-1001", OLD).await.location(),
         Some("/account")
     );
 
-    let page = b
-        .post("/register", &form("Z-424242", "(720) 555-0100"))
+    // A contractor with no email on record gets a temporary password at the mobile on record.
+    let page = p
+        .browser()
+        .post(
+            "/register",
+            &registration("b-990017", "(303) 555-0177", "rosa@clearcreek.example"),
+        )
+        .await;
+    assert!(page.body.contains("***-***-0177"), "{}", page.body);
+    // (The first text is C-1001's change notice.)
+    let texts = p.twilio.wait_for(2).await;
+    assert_eq!(texts[1].field("To"), Some("+13035550177"));
+    assert!(texts[1].field("Body").expect("body").contains("temporary"));
+    assert_eq!(
+        login(&mut p.browser(), "C-1003", GOOD).await.status,
+        200,
+        "the typed password does not work"
+    );
+
+    // Unmatched: kept for staff with a ticket, the secrets hashed.
+    let page = p
+        .browser()
+        .post(
+            "/register",
+            &registration("Z-424242", "(720) 555-0100", "rosa@clearcreek.example"),
+        )
         .await;
     assert_eq!(page.status, 200);
     assert!(
@@ -728,13 +806,59 @@ async fn registration_matched_gets_an_account_unmatched_waits_for_staff() {
         .expect("a registration ticket");
     assert!(t.summary.contains("Z-424242"));
     assert!(!t.detail.contains(GOOD) && !t.detail.contains("rosa@clearcreek.example"));
+}
 
-    // A second registration for a license that already has an account waits for staff too.
-    let page = b
-        .post("/register", &form("B-990017", "(303) 555-0177"))
+/// Registration is an identity check: wrong phones for a license count on the same counter as
+/// the kiosk's, so it cannot be used to guess the phone on record.
+#[tokio::test]
+async fn registration_mismatches_count_like_kiosk_failures() {
+    let p = Portal::start().await;
+    for phone in ["(720) 555-0101", "(720) 555-0102", "(720) 555-0103"] {
+        p.app.clock.advance(Duration::from_secs(2));
+        let page = p
+            .browser()
+            .post(
+                "/register",
+                &registration("B-884512", phone, "guess@evil.example"),
+            )
+            .await;
+        assert!(page.body.contains("We received your registration"));
+    }
+    // The right phone now gets the same "received" answer, and nothing is sent.
+    let page = p
+        .browser()
+        .post(
+            "/register",
+            &registration("B-884512", "(303) 658-2075", "guess@evil.example"),
+        )
         .await;
-    assert!(page.body.contains("We received your registration"));
+    assert!(
+        page.body.contains("We received your registration"),
+        "{}",
+        page.body
+    );
+    // The kiosk's identity check for the same contractor waits too.
+    let page = p
+        .browser()
+        .post("/help", &[("number", "C-1001"), ("phone", "303-658-2075")])
+        .await;
+    assert_eq!(
+        page.status,
+        200,
+        "refused, not sent on: {:?}",
+        page.location()
+    );
+    assert_eq!(
+        crate::common::outbox::queued_count(&p.app.state.store).await,
+        0,
+        "nothing was queued"
+    );
+}
 
+#[tokio::test]
+async fn registration_fields_are_each_named() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
     // Missing and invalid fields are each named; entered values are kept.
     let page = b
         .post(

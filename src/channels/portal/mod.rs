@@ -32,7 +32,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/register", get(pages::register_page).post(pages::register))
         .route("/help", get(pages::help_page).post(pages::help))
+        .route("/help/choose", get(pages::help_choose))
         .route("/help/send", post(pages::help_send))
+        .route("/help/sent", get(pages::help_sent))
         .route("/static/portal.css", get(pages::stylesheet))
         .route(
             "/",

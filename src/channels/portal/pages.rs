@@ -10,15 +10,16 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::web::{Errors, HELP, HELP_STEP, PageCtx, Visitor};
+use super::web::{
+    DEVICE, Errors, FIELD_MAX, HELP, HELP_STEP, PageCtx, SECRET_MAX, SENT, Visitor, field_problems,
+};
 use crate::app::AppState;
-use crate::clock::duration_ms;
 use crate::config::UsernameKind;
 use crate::domain::email::mask_address;
-use crate::domain::secret::{random_token, token_digest};
 use crate::guard::Source;
 use crate::recovery::{
-    Destination, LoginOutcome, PasswordForm, RegistrationForm, RegistrationOutcome, ResetOutcome,
+    ChangeOutcome, Destination, LoginAttempt, LoginOutcome, PasswordForm, RegistrationForm,
+    RegistrationOutcome, ResetOutcome, SendOutcome,
 };
 use crate::store::sessions;
 
@@ -343,28 +344,56 @@ fn login_form(v: Visitor, st: &AppState, refused: bool) -> Response {
     v.render(StatusCode::OK, page)
 }
 
+/// The sign-in form with field problems (a control character, too long).
+fn login_form_with(v: Visitor, st: &AppState, errs: Errors, _typed: &str) -> Response {
+    let page = LoginPage {
+        p: v.page(st, None),
+        title: v.tr.t("login_title").to_string(),
+        errs,
+        refused: false,
+        username_label: username_label(st),
+    };
+    v.render(StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
 pub async fn login(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
+    let problems = field_problems(&[
+        ("username", &f.username, FIELD_MAX),
+        ("password", &f.password, SECRET_MAX),
+    ]);
+    if !problems.is_empty() {
+        let errs = Errors::from_codes(v.tr, &problems);
+        return login_form_with(v, &st, errs, &f.username);
+    }
+    let device = v.cookie(DEVICE);
+    let password = SecretString::from(f.password);
     let outcome = st
         .recovery()
-        .login(
-            &f.username,
-            &SecretString::from(f.password),
-            &Source::Ip(v.ip),
-        )
+        .login(LoginAttempt {
+            typed: &f.username,
+            password: &password,
+            source: &Source::Ip(v.ip),
+            device: device.as_deref(),
+        })
         .await;
     match outcome {
         Ok(LoginOutcome::Success {
             account_id,
             must_change,
+            device,
         }) => {
-            if let Err(e) = v.sign_in(&st, account_id, !f.remember.is_empty()).await {
+            if let Err(e) = v
+                .sign_in(&st, account_id, !f.remember.is_empty(), must_change)
+                .await
+            {
                 return server_error(v, &st, &e);
             }
+            v.set_device(device, st.recovery().device_lifetime());
             v.redirect(if must_change {
                 "/login/change"
             } else {
@@ -433,7 +462,7 @@ pub async fn change_page(State(st): State<AppState>, v: Visitor) -> Response {
     change_form(st, v, None).await
 }
 
-async fn change_form(st: AppState, v: Visitor, submitted: Option<NewPasswordForm>) -> Response {
+async fn change_form(st: AppState, mut v: Visitor, submitted: Option<NewPasswordForm>) -> Response {
     let (username, c, a) = match account_of(&st, &v).await {
         Ok(Some(found)) => found,
         Ok(None) => return v.redirect("/login"),
@@ -442,11 +471,38 @@ async fn change_form(st: AppState, v: Visitor, submitted: Option<NewPasswordForm
     if !a.must_change() {
         return v.redirect("/account");
     }
+    let Some(session) = v.session.clone() else {
+        return v.redirect("/login");
+    };
+    // Only the sign-in that used the temporary password may choose the new one; an older
+    // session (another browser, "remember me") is signed out instead.
+    match st.recovery().may_change_password(&session.id_hash).await {
+        Ok(true) => {}
+        Ok(false) => {
+            if let Err(e) = v.sign_out(&st).await {
+                return server_error(v, &st, &e);
+            }
+            return v.redirect("/login");
+        }
+        Err(e) => return server_error(v, &st, &e),
+    }
     let (errs, question) = match submitted {
         None => (Errors::default(), String::new()),
-        Some(f) => match st.recovery().change_forced(a.id, &f.password_form()).await {
-            Ok(Ok(())) => return v.redirect("/account"),
-            Ok(Err(errors)) => (Errors::from_codes(v.tr, &errors), f.question),
+        Some(f) => match st
+            .recovery()
+            .change_forced(&session.id_hash, &f.password_form())
+            .await
+        {
+            Ok(ChangeOutcome::Done { account_id }) => {
+                // Every session ended with the change; this browser gets a fresh one.
+                v.session = None;
+                if let Err(e) = v.sign_in(&st, account_id, false, false).await {
+                    return server_error(v, &st, &e);
+                }
+                return v.redirect("/account?changed=1");
+            }
+            Ok(ChangeOutcome::Fields(errors)) => (Errors::from_codes(v.tr, &errors), f.question),
+            Ok(ChangeOutcome::NotThisSession) => return v.redirect("/login"),
             Err(e) => return server_error(v, &st, &e),
         },
     };
@@ -499,6 +555,17 @@ pub async fn forgot(
     form: Result<Form<ForgotForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
+    let problems = field_problems(&[("username", &f.username, FIELD_MAX)]);
+    if !problems.is_empty() {
+        let page = ForgotPage {
+            p: v.page(&st, None),
+            title: v.tr.t("forgot_title").to_string(),
+            errs: Errors::from_codes(v.tr, &problems),
+            sent: false,
+            username_label: username_label(&st),
+        };
+        return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
+    }
     if let Err(e) = st
         .recovery()
         .request_reset(&f.username, &Source::Ip(v.ip))
@@ -685,6 +752,20 @@ pub async fn register(
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
+    let mut problems = field_problems(&[
+        ("license_number", &f.license_number, FIELD_MAX),
+        ("business_name", &f.business_name, FIELD_MAX),
+        ("contact_name", &f.contact_name, FIELD_MAX),
+        ("phone", &f.phone, FIELD_MAX),
+        ("email", &f.email, FIELD_MAX),
+        ("workers_comp_policy", &f.workers_comp_policy, FIELD_MAX),
+        ("workers_comp_expires", &f.workers_comp_expires, FIELD_MAX),
+        ("password", &f.password, SECRET_MAX),
+        ("confirm", &f.confirm, SECRET_MAX),
+        ("question", &f.question, FIELD_MAX),
+        ("answer", &f.answer, SECRET_MAX),
+        ("answer_again", &f.answer_again, SECRET_MAX),
+    ]);
     let registration = RegistrationForm {
         license_number: f.license_number.clone(),
         business_name: f.business_name.clone(),
@@ -701,20 +782,39 @@ pub async fn register(
             &f.answer_again,
         ),
     };
-    match st
-        .recovery()
-        .register(&registration, &Source::Ip(v.ip))
-        .await
-    {
-        Ok(Ok(RegistrationOutcome::Created { username })) => {
-            let text = v.tr.t("register_created").to_string();
+    let outcome = if problems.is_empty() {
+        st.recovery()
+            .register(&registration, &Source::Ip(v.ip))
+            .await
+    } else {
+        Ok(Err(std::mem::take(&mut problems)))
+    };
+    match outcome {
+        Ok(Ok(RegistrationOutcome::SetupSent { to, by })) => {
+            let key = match by {
+                Destination::Email => "register_setup_email",
+                Destination::Sms => "register_setup_sms",
+            };
+            let text = format!("{} {to}.", v.tr.t(key));
+            let next = v.tr.t("register_setup_next").to_string();
             message(
                 v,
                 &st,
                 StatusCode::OK,
-                "register_created_title",
-                vec![text, username],
-                vec![("/login", "sign_in")],
+                "register_setup_title",
+                vec![text, next],
+                vec![("/login", "back_to_sign_in")],
+            )
+        }
+        Ok(Ok(RegistrationOutcome::SetupTooSoon)) => {
+            let text = v.tr.t("register_setup_too_soon").to_string();
+            message(
+                v,
+                &st,
+                StatusCode::OK,
+                "register_setup_title",
+                vec![text],
+                vec![("/login", "back_to_sign_in")],
             )
         }
         Ok(Ok(RegistrationOutcome::Pending { ticket })) => {
@@ -766,15 +866,30 @@ fn help_form(v: Visitor, st: &AppState, refused: bool) -> Response {
     v.render(StatusCode::OK, page)
 }
 
-/// Step one: contractor or license number and the phone on record.
+/// Step one: contractor or license number and the phone on record. A match is kept on the
+/// server and the browser is sent on to the choice (post/redirect/get, so switching language
+/// or refreshing keeps the contractor's place).
 pub async fn help(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<HelpForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
-    let verified = match st
-        .recovery()
+    let problems = field_problems(&[
+        ("number", &f.number, FIELD_MAX),
+        ("phone", &f.phone, FIELD_MAX),
+    ]);
+    if !problems.is_empty() {
+        let page = HelpPage {
+            p: v.page(&st, None),
+            title: v.tr.t("help_title").to_string(),
+            errs: Errors::from_codes(v.tr, &problems),
+            refused: false,
+        };
+        return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
+    }
+    let recovery = st.recovery();
+    let verified = match recovery
         .verify_identity(&f.number, &f.phone, &Source::Ip(v.ip))
         .await
     {
@@ -782,68 +897,88 @@ pub async fn help(
         Ok(None) => return help_form(v, &st, true),
         Err(e) => return server_error(v, &st, &e),
     };
-    // The verification lives server-side for a few minutes; the browser holds only its id.
-    let id = random_token(32);
-    let now = st.clock.now_ms();
-    let data = serde_json::json!({ "help_contractor": verified.contractor_id }).to_string();
-    if let Err(e) = sessions::create(
-        st.store.pool(),
-        &token_digest(&id),
-        None,
-        false,
-        &data,
-        now,
-        now + duration_ms(HELP_STEP),
-    )
-    .await
-    {
-        return server_error(v, &st, &e);
+    match recovery.hold_verification(&verified).await {
+        Ok(id) => {
+            v.set(HELP, id, Some(HELP_STEP));
+            v.redirect("/help/choose")
+        }
+        Err(e) => server_error(v, &st, &e),
     }
-    v.set(HELP, id, Some(HELP_STEP));
-    let page = HelpChoosePage {
-        p: v.page(&st, None),
-        title: v.tr.t("help_title").to_string(),
-        email: verified.email,
-        phone: verified.phone,
-    };
-    v.render(StatusCode::OK, page)
 }
 
-/// Step two: send to the chosen contact on record.
+fn help_expired(v: Visitor, st: &AppState) -> Response {
+    let text = v.tr.t("help_expired").to_string();
+    message(
+        v,
+        st,
+        StatusCode::GONE,
+        "help_title",
+        vec![text],
+        vec![("/help", "help_link")],
+    )
+}
+
+/// Step two's page: where on record to send, from the verification kept on the server.
+pub async fn help_choose(State(st): State<AppState>, v: Visitor) -> Response {
+    let Some(id) = v.cookie(HELP) else {
+        return help_expired(v, &st);
+    };
+    match st.recovery().verification(&id).await {
+        Ok(Some(verified)) => {
+            let page = HelpChoosePage {
+                p: v.page(&st, None),
+                title: v.tr.t("help_title").to_string(),
+                email: verified.email,
+                phone: verified.phone,
+            };
+            v.render(StatusCode::OK, page)
+        }
+        Ok(None) => help_expired(v, &st),
+        Err(e) => server_error(v, &st, &e),
+    }
+}
+
+/// Step two: send to the chosen contact on record. The verification is used up by this one
+/// send, even if the form is posted several times at once.
 pub async fn help_send(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<HelpSendForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
-    let Some(contractor_id) = help_contractor(&st, &v).await else {
-        let text = v.tr.t("help_expired").to_string();
-        return message(
-            v,
-            &st,
-            StatusCode::GONE,
-            "help_title",
-            vec![text],
-            vec![("/help", "help_link")],
-        );
+    let Some(id) = v.cookie(HELP) else {
+        return help_expired(v, &st);
     };
     let destination = match f.destination.as_str() {
         "sms" => Destination::Sms,
         _ => Destination::Email,
     };
-    // One send per verification.
-    if let Some(id) = v.cookie(HELP) {
-        let _ = sessions::delete(st.store.pool(), &token_digest(&id)).await;
-    }
-    v.unset(HELP);
-    match st
+    let sent = st
         .recovery()
-        .send_recovery(contractor_id, destination, "web")
-        .await
-    {
-        Ok(Some(to)) => {
+        .send_verified(&id, destination, &Source::Ip(v.ip), "web")
+        .await;
+    v.unset(HELP);
+    let result = match sent {
+        Ok(Some(SendOutcome::Sent { to })) => match destination {
+            Destination::Email => format!("email:{to}"),
+            Destination::Sms => format!("sms:{to}"),
+        },
+        Ok(Some(SendOutcome::TooSoon | SendOutcome::NoDestination)) => "none:".to_string(),
+        Ok(None) => return help_expired(v, &st),
+        Err(e) => return server_error(v, &st, &e),
+    };
+    v.set(SENT, result, Some(HELP_STEP));
+    v.redirect("/help/sent")
+}
+
+/// What the kiosk sent, after the redirect: can be refreshed or shown in another language.
+pub async fn help_sent(State(st): State<AppState>, v: Visitor) -> Response {
+    let sent = v.cookie(SENT).unwrap_or_default();
+    let (kind, to) = sent.split_once(':').unwrap_or(("", ""));
+    match kind {
+        "email" | "sms" => {
             let mut paras = vec![format!("{} {to}.", v.tr.t("help_sent"))];
-            if destination == Destination::Sms {
+            if kind == "sms" {
                 paras.push(v.tr.t("help_sent_next").to_string());
             }
             message(
@@ -855,7 +990,7 @@ pub async fn help_send(
                 vec![("/login", "back_to_sign_in")],
             )
         }
-        Ok(None) => {
+        "none" => {
             let text = v.tr.t("help_not_sent").to_string();
             message(
                 v,
@@ -866,25 +1001,8 @@ pub async fn help_send(
                 vec![("/login", "back_to_sign_in")],
             )
         }
-        Err(e) => server_error(v, &st, &e),
+        _ => help_expired(v, &st),
     }
-}
-
-async fn help_contractor(st: &AppState, v: &Visitor) -> Option<i64> {
-    let id = v.cookie(HELP)?;
-    if id.len() != 64 {
-        return None;
-    }
-    let row = sessions::get(st.store.pool(), &token_digest(&id))
-        .await
-        .ok()??;
-    if row.expires_at <= st.clock.now_ms() || row.account_id.is_some() {
-        return None;
-    }
-    serde_json::from_str::<serde_json::Value>(&row.data)
-        .ok()?
-        .get("help_contractor")?
-        .as_i64()
 }
 
 // ---- static -----------------------------------------------------------------------------------

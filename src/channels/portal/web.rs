@@ -29,13 +29,20 @@ pub const REMEMBERED: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A reset link's token is held in a cookie this long after the link is opened.
 pub const RESET_COOKIE: Duration = Duration::from_secs(15 * 60);
 /// A kiosk verification lasts this long.
-pub const HELP_STEP: Duration = Duration::from_secs(10 * 60);
+pub const HELP_STEP: Duration = crate::recovery::VERIFICATION_LIFETIME;
 
 pub const SESSION: &str = "helpline_session";
 pub const CSRF: &str = "helpline_csrf";
 pub const LANG: &str = "helpline_lang";
 pub const RESET: &str = "helpline_reset";
 pub const HELP: &str = "helpline_help";
+pub const DEVICE: &str = "helpline_device";
+/// Where the kiosk's last send went (masked), for the page after the redirect.
+pub const SENT: &str = "helpline_sent";
+
+/// The longest a form field may be (characters); passwords and answers have their own.
+pub const FIELD_MAX: usize = 200;
+pub const SECRET_MAX: usize = 128;
 
 /// A signed-in contractor.
 #[derive(Debug, Clone)]
@@ -44,12 +51,29 @@ pub struct SignedIn {
     pub account_id: i64,
 }
 
+/// Field problems that no form accepts: control characters (a NUL would reach the database)
+/// and more than `max` characters. `fields` is (name, value, max).
+pub fn field_problems(fields: &[(&'static str, &str, usize)]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (name, value, max) in fields {
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            errors.push(FieldError::new(name, "control_chars"));
+        } else if value.chars().count() > *max {
+            errors.push(FieldError::new(name, "too_long_field"));
+        }
+    }
+    errors
+}
+
 /// Who is asking: what every portal handler needs before it does anything.
 pub struct Visitor {
     pub lang: Lang,
     pub tr: &'static Catalog,
-    /// The CSRF token of this browser (also in its cookie).
+    /// The CSRF token forms carry: a keyed hash of this browser's cookie and its session, so
+    /// a token is good only for this browser in this sign-in.
     pub csrf: String,
+    csrf_seed: String,
+    keys: crate::domain::keyed::Keys,
     pub ip: IpAddr,
     pub session: Option<SignedIn>,
     /// Cookies to set or remove with the response.
@@ -108,7 +132,7 @@ impl FromRequestParts<AppState> for Visitor {
             ));
         }
 
-        let csrf = match jar.get(&name(CSRF, https)).map(|c| c.value().to_string()) {
+        let csrf_seed = match jar.get(&name(CSRF, https)).map(|c| c.value().to_string()) {
             Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => t,
             _ => {
                 let t = random_token(16);
@@ -128,16 +152,25 @@ impl FromRequestParts<AppState> for Visitor {
             }
         }
 
+        let keys = st.keys.clone();
+        let csrf = csrf_token(&keys, &csrf_seed, session.as_ref());
         Ok(Visitor {
             lang,
             tr: Catalog::get(lang),
             csrf,
+            csrf_seed,
+            keys,
             ip,
             session,
             jar,
             https,
         })
     }
+}
+
+fn csrf_token(keys: &crate::domain::keyed::Keys, seed: &str, session: Option<&SignedIn>) -> String {
+    let bound = session.map_or("", |s| s.id_hash.as_str());
+    keys.csrf.tag(&[seed.as_bytes(), bound.as_bytes()])
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which case the
@@ -215,8 +248,14 @@ fn cookie(
     c
 }
 
+/// A removal must carry the same prefix rules as the cookie: a `__Host-` cookie is only
+/// replaced by a `Secure` one with `Path=/`.
 fn removal(base: &str, https: bool) -> Cookie<'static> {
-    Cookie::build((name(base, https), "")).path("/").build()
+    Cookie::build((name(base, https), ""))
+        .path("/")
+        .secure(https)
+        .http_only(true)
+        .build()
 }
 
 impl Visitor {
@@ -231,9 +270,12 @@ impl Visitor {
         }
     }
 
-    /// True when the form's token matches this browser's cookie.
+    /// True when the form's token was made for this browser's cookie and session.
     pub fn csrf_ok(&self, sent: &str) -> bool {
-        constant_time_eq(sent.as_bytes(), self.csrf.as_bytes())
+        let bound = self.session.as_ref().map_or("", |s| s.id_hash.as_str());
+        self.keys
+            .csrf
+            .verify(&[self.csrf_seed.as_bytes(), bound.as_bytes()], sent)
     }
 
     /// Sets a cookie with the response.
@@ -290,7 +332,13 @@ impl Visitor {
             RESET.to_string()
         };
         let jar = std::mem::take(&mut self.jar);
-        self.jar = jar.remove(Cookie::build((n, "")).path("/reset").build());
+        self.jar = jar.remove(
+            Cookie::build((n, ""))
+                .path("/reset")
+                .secure(self.https)
+                .http_only(true)
+                .build(),
+        );
     }
 
     /// Sends `response` with this visitor's cookie changes.
@@ -324,31 +372,55 @@ impl Visitor {
     }
 
     /// Creates a signed-in session with a fresh id (the old one, if any, is ended: no
-    /// fixation).
+    /// fixation). `may_change_password` marks the session that may make the forced change.
     pub async fn sign_in(
         &mut self,
         st: &AppState,
         account_id: i64,
         remember: bool,
+        may_change_password: bool,
     ) -> Result<(), sqlx::Error> {
         if let Some(old) = self.session.take() {
             sessions::delete(st.store.pool(), &old.id_hash).await?;
         }
         let id = random_token(32);
+        let id_hash = token_digest(&id);
         let now = st.clock.now_ms();
         let lifetime = if remember { REMEMBERED } else { ABSOLUTE };
         sessions::create(
             st.store.pool(),
-            &token_digest(&id),
-            Some(account_id),
-            remember,
-            "{}",
+            &sessions::NewSession {
+                id_hash: &id_hash,
+                account_id: Some(account_id),
+                remember,
+                may_change_password,
+                data: "{}",
+                expires_at: now + duration_ms(lifetime),
+            },
             now,
-            now + duration_ms(lifetime),
         )
         .await?;
         self.set(SESSION, id, remember.then_some(REMEMBERED));
+        self.session = Some(SignedIn {
+            id_hash,
+            account_id,
+        });
+        self.csrf = csrf_token(&self.keys, &self.csrf_seed, self.session.as_ref());
         Ok(())
+    }
+
+    /// Remembers this browser as one the contractor signed in from.
+    pub fn set_device(&mut self, value: String, lifetime: Duration) {
+        if !value.is_empty() {
+            let jar = std::mem::take(&mut self.jar);
+            self.jar = jar.add(cookie(
+                DEVICE,
+                value,
+                self.https,
+                Some(lifetime),
+                SameSite::Strict,
+            ));
+        }
     }
 
     pub async fn sign_out(&mut self, st: &AppState) -> Result<(), sqlx::Error> {
@@ -356,12 +428,9 @@ impl Visitor {
             sessions::delete(st.store.pool(), &old.id_hash).await?;
         }
         self.unset(SESSION);
+        self.csrf = csrf_token(&self.keys, &self.csrf_seed, None);
         Ok(())
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What every page template gets.

@@ -97,15 +97,11 @@ impl Browser {
         self.send(req).await
     }
 
-    /// The CSRF token this browser holds (fetching a page first if it has none).
+    /// The CSRF token a form of this browser carries now: read from a page, as a browser
+    /// would (it is bound to the browser's cookie and its session, so it changes at sign-in).
     pub async fn csrf(&mut self) -> String {
-        if !self.cookies.contains_key("helpline_csrf") {
-            self.get("/login").await;
-        }
-        self.cookies
-            .get("helpline_csrf")
-            .cloned()
-            .expect("csrf cookie")
+        let page = self.get("/forgot").await;
+        csrf_in(&page.body).expect("a form with a csrf field on /forgot")
     }
 
     /// Posts a form with this browser's CSRF token.
@@ -126,4 +122,11 @@ impl Browser {
         let req = self.client.post(url).form(fields);
         self.send(req).await
     }
+}
+
+/// The value of the first `csrf` hidden field in a page.
+pub fn csrf_in(body: &str) -> Option<String> {
+    let at = body.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let rest = &body[at..];
+    Some(rest[..rest.find('"')?].to_string())
 }

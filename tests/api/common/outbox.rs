@@ -78,3 +78,12 @@ pub async fn outbox_row(store: &Store, id: i64) -> QueuedMessage {
         .expect("read")
         .expect("row")
 }
+
+/// Every message ever queued, whatever became of it: a test that expects nothing sent checks
+/// the queue itself, not a sink that may simply not have been reached yet.
+pub async fn queued_count(store: &Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(store.pool())
+        .await
+        .expect("count outbox")
+}
