@@ -14,28 +14,28 @@ use crate::common::smtp::{Mode, SmtpSink};
 use crate::common::twilio::TwilioStandIn;
 use crate::common::{TestApp, logs};
 
-const ROSTER: &str = "\
+pub(crate) const ROSTER: &str = "\
 contractor_number,license_number,business_name,contact_name,phone,alt_phone,email
 C-1001,B-884512,Front Range Roofing,Pat Alvarez,(303) 658-2075,,pat@frontrange-roofing.example
 C-1002,C10-77231,Mile High Electric,Sam Okafor,303.555.0142,,sam@milehigh.example
 C-1003,B-990017,Clear Creek Plumbing,Rosa Nguyen,+1 303 555 0177,,
 ";
 
-const GOOD: &str = "Gr4vel-Tr8ck";
-const OLD: &str = "Old-Pa55word";
+pub(crate) const GOOD: &str = "Gr4vel-Tr8ck";
+pub(crate) const OLD: &str = "Old-Pa55word";
 
-struct Portal {
-    app: TestApp,
-    smtp: SmtpSink,
-    twilio: TwilioStandIn,
+pub(crate) struct Portal {
+    pub(crate) app: TestApp,
+    pub(crate) smtp: SmtpSink,
+    pub(crate) twilio: TwilioStandIn,
 }
 
 impl Portal {
-    async fn start() -> Portal {
+    pub(crate) async fn start() -> Portal {
         Self::start_with(|_| {}).await
     }
 
-    async fn start_with(adjust: impl FnOnce(&mut helpline::config::Settings)) -> Portal {
+    pub(crate) async fn start_with(adjust: impl FnOnce(&mut helpline::config::Settings)) -> Portal {
         logs::capture();
         let smtp = SmtpSink::start(Mode::Accept).await;
         let twilio = TwilioStandIn::start().await;
@@ -47,6 +47,10 @@ impl Portal {
             s.city.name = "Westminster".into();
             s.response_floor = Duration::from_millis(20);
             s.forgot_deadline = Duration::from_millis(50);
+            // Journeys send many requests from one address: only tests of the limiter itself
+            // (which set it back) may be refused by it.
+            s.guard.per_source_burst = 10_000;
+            s.guard.per_source_per_minute = 10_000;
             adjust(s);
         })
         .await;
@@ -57,11 +61,11 @@ impl Portal {
         Portal { app, smtp, twilio }
     }
 
-    fn browser(&self) -> Browser {
+    pub(crate) fn browser(&self) -> Browser {
         Browser::new(&self.app.base)
     }
 
-    async fn contractor_id(&self, number: &str) -> i64 {
+    pub(crate) async fn contractor_id(&self, number: &str) -> i64 {
         contractors::by_number(self.app.state.store.pool(), number)
             .await
             .expect("read")
@@ -70,7 +74,7 @@ impl Portal {
     }
 
     /// Gives the contractor an account with a chosen password and a security question.
-    async fn with_password(&self, number: &str, password: &str) -> i64 {
+    pub(crate) async fn with_password(&self, number: &str, password: &str) -> i64 {
         let id = self.contractor_id(number).await;
         let st = &self.app.state;
         let hash = st
@@ -100,12 +104,12 @@ impl Portal {
     }
 }
 
-async fn login(b: &mut Browser, user: &str, password: &str) -> Page {
+pub(crate) async fn login(b: &mut Browser, user: &str, password: &str) -> Page {
     b.post("/login", &[("username", user), ("password", password)])
         .await
 }
 
-fn reset_token(text: &str) -> String {
+pub(crate) fn reset_token(text: &str) -> String {
     let start = text.find("/reset/").expect("a reset link") + "/reset/".len();
     text[start..start + 64].to_string()
 }
@@ -115,12 +119,12 @@ fn not_me_path(text: &str) -> String {
     text[start..start + "/not-me/".len() + 64].to_string()
 }
 
-fn text_of(data: &[u8]) -> String {
+pub(crate) fn text_of(data: &[u8]) -> String {
     let parsed = MessageParser::default().parse(data).expect("parse");
     parsed.body_text(0).expect("text").into_owned()
 }
 
-fn temporary_password_in(body: &str) -> String {
+pub(crate) fn temporary_password_in(body: &str) -> String {
     let at = body.find("password is ").expect("a temporary password") + "password is ".len();
     body[at..at + 9].to_string()
 }
@@ -241,7 +245,7 @@ fn reset_or_none(text: &str) -> String {
         .map_or_else(|| "\u{0}".into(), |i| text[i + 8..i + 8 + 64].to_string())
 }
 
-fn assert_logs_clean(secrets: &[&str]) {
+pub(crate) fn assert_logs_clean(secrets: &[&str]) {
     let logs = logs::captured();
     assert!(!logs.is_empty(), "logs were captured");
     for s in secrets {
