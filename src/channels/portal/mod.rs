@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/help", get(pages::help_page).post(pages::help))
         .route("/help/choose", get(pages::help_choose))
         .route("/help/send", post(pages::help_send))
-        .route("/help/sent", get(pages::help_sent))
+        .route("/done", get(pages::result_page))
         .route("/static/portal.css", get(pages::stylesheet))
         .route(
             "/",

@@ -11,15 +11,18 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::web::{
-    DEVICE, Errors, FIELD_MAX, HELP, HELP_STEP, PageCtx, SECRET_MAX, SENT, Visitor, field_problems,
+    DEVICE, DRAFT, Errors, FIELD_MAX, HELP, HELP_STEP, PageCtx, RESULT, SECRET_MAX, Visitor,
+    field_problems,
 };
 use crate::app::AppState;
+use crate::clock::duration_ms;
 use crate::config::UsernameKind;
 use crate::domain::email::mask_address;
+use crate::domain::secret::{random_token, token_digest};
 use crate::guard::Source;
 use crate::recovery::{
-    ChangeOutcome, Destination, LoginAttempt, LoginOutcome, PasswordForm, RegistrationForm,
-    RegistrationOutcome, ResetOutcome, SendOutcome,
+    ChangeOutcome, Destination, FieldError, LoginAttempt, LoginOutcome, PasswordForm,
+    RegistrationForm, RegistrationOutcome, ResetOutcome, SendOutcome,
 };
 use crate::store::sessions;
 
@@ -95,7 +98,8 @@ struct RegisterPage {
     f: RegisterFields,
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 struct RegisterFields {
     license_number: String,
     business_name: String,
@@ -630,15 +634,7 @@ async fn reset_form(
                     let _ = sessions::delete(st.store.pool(), &s.id_hash).await;
                 }
                 v.unset(super::web::SESSION);
-                let text = v.tr.t("reset_done").to_string();
-                return message(
-                    v,
-                    &st,
-                    StatusCode::OK,
-                    "reset_done_title",
-                    vec![text],
-                    vec![("/login", "back_to_sign_in")],
-                );
+                return done(v, "reset", "");
             }
             Ok(ResetOutcome::Invalid) => return invalid_link(v, &st),
             Ok(ResetOutcome::Fields(errors)) => (Errors::from_codes(v.tr, &errors), f.question),
@@ -725,10 +721,7 @@ pub async fn not_me(
 ) -> Response {
     let _ = form_or_answer!(v, st, form);
     match st.recovery().not_me(&token).await {
-        Ok(true) => {
-            let text = v.tr.t("not_me_done").to_string();
-            message(v, &st, StatusCode::OK, "not_me_title", vec![text], vec![])
-        }
+        Ok(true) => done(v, "frozen", ""),
         Ok(false) => invalid_link(v, &st),
         Err(e) => server_error(v, &st, &e),
     }
@@ -736,22 +729,134 @@ pub async fn not_me(
 
 // ---- Setup an Account -------------------------------------------------------------------------
 
+/// The fields kept (never the passwords or answers) when a registration comes back with
+/// errors, so the page after the redirect, in either language, shows them again.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct RegisterDraft {
+    fields: RegisterFields,
+    /// (field, error code)
+    errors: Vec<(String, String)>,
+}
+
+/// The registration form's fields, as names the page knows.
+const REGISTER_FIELDS: [&str; 12] = [
+    "license_number",
+    "business_name",
+    "contact_name",
+    "phone",
+    "email",
+    "workers_comp_policy",
+    "workers_comp_expires",
+    "password",
+    "confirm",
+    "question",
+    "answer",
+    "answer_again",
+];
+
 pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Response {
+    let draft = match v.cookie(DRAFT) {
+        Some(id) => load_draft(&st, &id).await,
+        None => None,
+    }
+    .unwrap_or_default();
+    let errors: Vec<FieldError> = draft
+        .errors
+        .iter()
+        .filter_map(|(field, code)| {
+            let field = REGISTER_FIELDS.iter().find(|f| **f == field.as_str())?;
+            Some(FieldError::new(field, code_of(code)))
+        })
+        .collect();
     let page = RegisterPage {
         p: v.page(&st, None),
         title: v.tr.t("register_title").to_string(),
-        errs: Errors::default(),
-        f: RegisterFields::default(),
+        errs: Errors::from_codes(v.tr, &errors),
+        f: draft.fields,
     };
     v.render(StatusCode::OK, page)
 }
 
+/// The static code matching a stored one (codes come from a closed set).
+fn code_of(code: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "required",
+        "too_long_field",
+        "control_chars",
+        "invalid_phone",
+        "invalid_email",
+        "invalid_date",
+        "expired_date",
+        "try_later",
+        "mismatch",
+        "unknown_question",
+        "answer_too_short",
+        "answers_differ",
+        "too_short",
+        "too_long",
+        "no_digit",
+        "no_lower",
+        "no_upper",
+        "no_special",
+        "common",
+        "contains_username",
+        "contains_license",
+        "contains_city",
+        "reuses_temporary",
+    ];
+    CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .unwrap_or("required")
+}
+
+async fn load_draft(st: &AppState, id: &str) -> Option<RegisterDraft> {
+    if id.len() != 64 {
+        return None;
+    }
+    let row = sessions::get(st.store.pool(), &token_digest(id))
+        .await
+        .ok()??;
+    if row.expires_at <= st.clock.now_ms() || row.account_id.is_some() {
+        return None;
+    }
+    serde_json::from_str(&row.data).ok()
+}
+
+/// Keeps the draft server-side for a few minutes and sends the browser back to the form.
+async fn redirect_with_draft(st: &AppState, mut v: Visitor, draft: &RegisterDraft) -> Response {
+    let id = random_token(32);
+    let now = st.clock.now_ms();
+    let data = serde_json::to_string(draft).unwrap_or_default();
+    let created = sessions::create(
+        st.store.pool(),
+        &sessions::NewSession {
+            id_hash: &token_digest(&id),
+            data: &data,
+            expires_at: now + duration_ms(HELP_STEP),
+            ..Default::default()
+        },
+        now,
+    )
+    .await;
+    match created {
+        Ok(()) => {
+            v.set(DRAFT, id, Some(HELP_STEP));
+            v.redirect("/register")
+        }
+        Err(e) => server_error(v, st, &e),
+    }
+}
+
 pub async fn register(
     State(st): State<AppState>,
-    v: Visitor,
+    mut v: Visitor,
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Response {
     let f = form_or_answer!(v, st, form);
+    v.unset(DRAFT);
     let mut problems = field_problems(&[
         ("license_number", &f.license_number, FIELD_MAX),
         ("business_name", &f.business_name, FIELD_MAX),
@@ -790,61 +895,41 @@ pub async fn register(
         Ok(Err(std::mem::take(&mut problems)))
     };
     match outcome {
-        Ok(Ok(RegistrationOutcome::SetupSent { to, by })) => {
-            let key = match by {
-                Destination::Email => "register_setup_email",
-                Destination::Sms => "register_setup_sms",
-            };
-            let text = format!("{} {to}.", v.tr.t(key));
-            let next = v.tr.t("register_setup_next").to_string();
-            message(
-                v,
-                &st,
-                StatusCode::OK,
-                "register_setup_title",
-                vec![text, next],
-                vec![("/login", "back_to_sign_in")],
-            )
-        }
-        Ok(Ok(RegistrationOutcome::SetupTooSoon)) => {
-            let text = v.tr.t("register_setup_too_soon").to_string();
-            message(
-                v,
-                &st,
-                StatusCode::OK,
-                "register_setup_title",
-                vec![text],
-                vec![("/login", "back_to_sign_in")],
-            )
-        }
-        Ok(Ok(RegistrationOutcome::Pending { ticket })) => {
-            let text = format!("{} #{ticket}.", v.tr.t("register_pending"));
-            message(
-                v,
-                &st,
-                StatusCode::OK,
-                "register_pending_title",
-                vec![text],
-                vec![("/login", "back_to_sign_in")],
-            )
-        }
+        Ok(Ok(RegistrationOutcome::SetupSent { to, by })) => match by {
+            Destination::Email => done(v, "setup_email", &to),
+            Destination::Sms => done(v, "setup_sms", &to),
+        },
+        Ok(Ok(RegistrationOutcome::SetupTooSoon)) => done(v, "setup_soon", ""),
+        Ok(Ok(RegistrationOutcome::Pending { ticket })) => done(v, "pending", &ticket.to_string()),
         Ok(Err(errors)) => {
-            let page = RegisterPage {
-                p: v.page(&st, None),
-                title: v.tr.t("register_title").to_string(),
-                errs: Errors::from_codes(v.tr, &errors),
-                f: RegisterFields {
-                    license_number: f.license_number,
-                    business_name: f.business_name,
-                    contact_name: f.contact_name,
-                    phone: f.phone,
-                    email: f.email,
-                    workers_comp_policy: f.workers_comp_policy,
-                    workers_comp_expires: f.workers_comp_expires,
-                    question: f.question,
-                },
+            // Control characters are not kept: the contractor types those fields again.
+            let keep = |name: &str, value: String| {
+                if errors
+                    .iter()
+                    .any(|e| e.field == name && e.code == "control_chars")
+                {
+                    String::new()
+                } else {
+                    value
+                }
             };
-            v.render(StatusCode::UNPROCESSABLE_ENTITY, page)
+            let draft = RegisterDraft {
+                fields: RegisterFields {
+                    license_number: keep("license_number", f.license_number),
+                    business_name: keep("business_name", f.business_name),
+                    contact_name: keep("contact_name", f.contact_name),
+                    phone: keep("phone", f.phone),
+                    email: keep("email", f.email),
+                    workers_comp_policy: keep("workers_comp_policy", f.workers_comp_policy),
+                    workers_comp_expires: keep("workers_comp_expires", f.workers_comp_expires),
+                    question: keep("question", f.question),
+                },
+                errors: errors
+                    .iter()
+                    .map(|e| (e.field.to_string(), e.code.to_string()))
+                    .collect(),
+            };
+            redirect_with_draft(&st, v, &draft).await
         }
         Err(e) => server_error(v, &st, &e),
     }
@@ -967,42 +1052,54 @@ pub async fn help_send(
         Ok(None) => return help_expired(v, &st),
         Err(e) => return server_error(v, &st, &e),
     };
-    v.set(SENT, result, Some(HELP_STEP));
-    v.redirect("/help/sent")
+    let (kind, to) = result.split_once(':').unwrap_or(("none", ""));
+    done(v, kind, to)
 }
 
-/// What the kiosk sent, after the redirect: can be refreshed or shown in another language.
-pub async fn help_sent(State(st): State<AppState>, v: Visitor) -> Response {
-    let sent = v.cookie(SENT).unwrap_or_default();
-    let (kind, to) = sent.split_once(':').unwrap_or(("", ""));
-    match kind {
+/// Ends a form's journey with post/redirect/get: what happened is kept in a short-lived
+/// cookie (a kind and a masked destination or a reference number, nothing secret), and the
+/// result page can be refreshed or switched to another language without losing it.
+fn done(mut v: Visitor, kind: &str, detail: &str) -> Response {
+    v.set(RESULT, format!("{kind}:{detail}"), Some(HELP_STEP));
+    v.redirect("/done")
+}
+
+/// The result of the last form, from the cookie `done` set.
+pub async fn result_page(State(st): State<AppState>, v: Visitor) -> Response {
+    let result = v.cookie(RESULT).unwrap_or_default();
+    let (kind, detail) = result.split_once(':').unwrap_or(("", ""));
+    let detail = detail.to_string();
+    let tr = v.tr;
+    let back = vec![("/login", "back_to_sign_in")];
+    let (title, paras) = match kind {
         "email" | "sms" => {
-            let mut paras = vec![format!("{} {to}.", v.tr.t("help_sent"))];
+            let mut paras = vec![format!("{} {detail}.", tr.t("help_sent"))];
             if kind == "sms" {
-                paras.push(v.tr.t("help_sent_next").to_string());
+                paras.push(tr.t("help_sent_next").to_string());
             }
-            message(
-                v,
-                &st,
-                StatusCode::OK,
-                "help_sent_title",
-                paras,
-                vec![("/login", "back_to_sign_in")],
-            )
+            ("help_sent_title", paras)
         }
-        "none" => {
-            let text = v.tr.t("help_not_sent").to_string();
-            message(
-                v,
-                &st,
-                StatusCode::OK,
-                "help_title",
-                vec![text],
-                vec![("/login", "back_to_sign_in")],
-            )
-        }
-        _ => help_expired(v, &st),
-    }
+        "none" => ("help_title", vec![tr.t("help_not_sent").to_string()]),
+        "reset" => ("reset_done_title", vec![tr.t("reset_done").to_string()]),
+        "frozen" => ("not_me_title", vec![tr.t("not_me_done").to_string()]),
+        "setup_email" | "setup_sms" => (
+            "register_setup_title",
+            vec![
+                format!("{} {detail}.", tr.t(&format!("register_{kind}"))),
+                tr.t("register_setup_next").to_string(),
+            ],
+        ),
+        "setup_soon" => (
+            "register_setup_title",
+            vec![tr.t("register_setup_too_soon").to_string()],
+        ),
+        "pending" if detail.bytes().all(|b| b.is_ascii_digit()) && !detail.is_empty() => (
+            "register_pending_title",
+            vec![format!("{} #{detail}.", tr.t("register_pending"))],
+        ),
+        _ => return help_expired(v, &st),
+    };
+    message(v, &st, StatusCode::OK, title, paras, back)
 }
 
 // ---- static -----------------------------------------------------------------------------------

@@ -37,8 +37,10 @@ pub const LANG: &str = "helpline_lang";
 pub const RESET: &str = "helpline_reset";
 pub const HELP: &str = "helpline_help";
 pub const DEVICE: &str = "helpline_device";
-/// Where the kiosk's last send went (masked), for the page after the redirect.
-pub const SENT: &str = "helpline_sent";
+/// What the last form did (a kind and a masked destination), for the page after the redirect.
+pub const RESULT: &str = "helpline_result";
+/// A registration form sent back with errors, kept server-side.
+pub const DRAFT: &str = "helpline_draft";
 
 /// The longest a form field may be (characters); passwords and answers have their own.
 pub const FIELD_MAX: usize = 200;

@@ -116,11 +116,16 @@ impl Browser {
         self.post_raw(path, &owned).await
     }
 
-    /// Posts exactly these fields.
+    /// Posts exactly these fields. A form that ends its journey redirects to the result page
+    /// (`/done`); like a browser, this follows that one redirect and returns the result.
     pub async fn post_raw(&mut self, path: &str, fields: &[(String, String)]) -> Page {
         let url = format!("{}{path}", self.base);
         let req = self.client.post(url).form(fields);
-        self.send(req).await
+        let page = self.send(req).await;
+        if page.status == 303 && page.location() == Some("/done") {
+            return self.get("/done").await;
+        }
+        page
     }
 }
 
