@@ -409,6 +409,21 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_clients_are_limited_per_64_prefix() {
+        let clock = FakeRelativeClock::default();
+        let l = SourceLimiter::with_clock(60, 2, clock);
+        let ip = |s: &str| Source::Ip(s.parse().expect("ip"));
+        assert!(l.allow(&ip("2001:db8:1:2::1")));
+        assert!(l.allow(&ip("2001:db8:1:2:ffff::9")));
+        assert!(
+            !l.allow(&ip("2001:db8:1:2:abcd::42")),
+            "a new address in the same /64 shares the budget"
+        );
+        assert!(l.allow(&ip("2001:db8:1:3::1")), "another /64 has its own");
+        assert!(l.allow(&ip("192.0.2.1")) && l.allow(&ip("192.0.2.2")));
+    }
+
+    #[test]
     fn limiter_memory_stays_bounded_with_many_keys() {
         let clock = FakeRelativeClock::default();
         let l = SourceLimiter::with_clock(30, 10, clock.clone());

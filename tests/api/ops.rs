@@ -213,6 +213,10 @@ async fn serve_delivers_stops_on_sigterm_and_logs_no_secret() {
         "recipient masked:\n{log}"
     );
     assert!(log.contains("stopped"), "{log}");
+    assert!(
+        log.contains("public_url is not https"),
+        "an http public_url is warned about at start-up:\n{log}"
+    );
     for secret in [TOKEN, RECIPIENT, "/reset/"] {
         assert!(!log.contains(secret), "«{secret}» reached the logs:\n{log}");
     }

@@ -1021,4 +1021,22 @@ async fn cookies_use_the_host_prefix_and_secure_over_https() {
         .find(|c| c.starts_with("__Host-helpline_csrf="))
         .expect("prefixed");
     assert!(csrf.contains("Secure") && csrf.contains("Path=/"), "{csrf}");
+
+    // Sign in and out: the removal of a `__Host-` cookie must itself be Secure with Path=/,
+    // or browsers ignore it and the session cookie stays.
+    p.with_password("C-1001", OLD).await;
+    let mut b = p.browser();
+    let page = login(&mut b, "C-1001", OLD).await;
+    assert_eq!(page.location(), Some("/account"));
+    assert!(b.cookies.contains_key("__Host-helpline_session"));
+    let page = b.post("/logout", &[]).await;
+    let removal = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-helpline_session="))
+        .expect("the session cookie is removed");
+    assert!(
+        removal.contains("Secure") && removal.contains("Path=/") && removal.contains("Max-Age=0"),
+        "{removal}"
+    );
 }

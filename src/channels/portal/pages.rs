@@ -158,6 +158,17 @@ pub struct NewPasswordForm {
 }
 
 impl NewPasswordForm {
+    /// Control characters and over-long values, named per field.
+    fn problems(&self) -> Vec<FieldError> {
+        field_problems(&[
+            ("password", &self.password, SECRET_MAX),
+            ("confirm", &self.confirm, SECRET_MAX),
+            ("question", &self.question, FIELD_MAX),
+            ("answer", &self.answer, SECRET_MAX),
+            ("answer_again", &self.answer_again, SECRET_MAX),
+        ])
+    }
+
     fn password_form(&self) -> PasswordForm {
         password_form(
             &self.password,
@@ -492,6 +503,9 @@ async fn change_form(st: AppState, mut v: Visitor, submitted: Option<NewPassword
     }
     let (errs, question) = match submitted {
         None => (Errors::default(), String::new()),
+        Some(f) if !f.problems().is_empty() => {
+            (Errors::from_codes(v.tr, &f.problems()), String::new())
+        }
         Some(f) => match st
             .recovery()
             .change_forced(&session.id_hash, &f.password_form())
@@ -623,6 +637,9 @@ async fn reset_form(
     };
     let (errs, question) = match submitted {
         None => (Errors::default(), String::new()),
+        Some(f) if !f.problems().is_empty() => {
+            (Errors::from_codes(v.tr, &f.problems()), String::new())
+        }
         Some(f) => match st
             .recovery()
             .complete_reset(&token, &f.password_form())
