@@ -390,6 +390,10 @@ async fn the_worker_drops_a_message_whose_recipient_is_no_longer_on_record() {
 async fn parallel_reset_requests_send_one_link() {
     let p = Portal::start().await;
     p.with_password("C-1001", OLD).await;
+    // An earlier send makes the budget rows exist, so the parallel requests race on the same
+    // rows (a first insert would serialise them by itself).
+    p.browser().post("/forgot", &[("username", "C-1001")]).await;
+    p.app.clock.advance(Duration::from_secs(6 * 60));
     let barrier = Arc::new(Barrier::new(6));
     let mut tasks = Vec::new();
     for _ in 0..6 {
@@ -408,8 +412,16 @@ async fn parallel_reset_requests_send_one_link() {
     for t in tasks {
         assert_eq!(t.await.expect("task"), 303);
     }
-    assert_eq!(live_links(&p, "C-1001").await, 1);
-    assert_eq!(queued_count(&p.app.state.store).await, 1);
+    assert_eq!(
+        live_links(&p, "C-1001").await,
+        1,
+        "a newer link voids the older"
+    );
+    assert_eq!(
+        queued_count(&p.app.state.store).await,
+        2,
+        "one before, one of the six"
+    );
 
     // Five a day, whatever the spacing.
     for _ in 0..6 {
@@ -620,4 +632,47 @@ async fn switching_language_keeps_the_contractors_place() {
     assert!(es.body.contains("Enviado a ***-***-2075"), "{}", es.body);
     // A browser with no result to show gets the "start again" page, not an error.
     assert_eq!(p.browser().get("/done").await.status, 410);
+}
+
+/// The send budget itself, straight against the store: six writers that hold their
+/// transactions open while they race for the last send of an existing row. One wins.
+#[tokio::test]
+async fn six_writers_racing_for_one_send_leave_one_winner() {
+    use helpline::store::budgets::{self, Budget};
+    let db = crate::common::TestDb::new().await;
+    let store = db.store().await;
+    let budget = Budget {
+        every: 5 * 60 * 1000,
+        per_day: 5,
+    };
+    let t0 = crate::common::T0;
+    let mut tx = store.begin_write().await.expect("tx");
+    assert!(
+        budgets::spend(&mut tx, "k", budget, t0)
+            .await
+            .expect("spend")
+    );
+    tx.commit().await.expect("commit");
+    let later = t0 + 6 * 60 * 1000;
+    let barrier = Arc::new(Barrier::new(6));
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut tx = store.begin_write().await.expect("tx");
+            let won = budgets::spend(&mut tx, "k", budget, later)
+                .await
+                .expect("spend");
+            // Hold the transaction open a moment, as a real send does while it queues.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            tx.commit().await.expect("commit");
+            won
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(winners, 1);
 }
