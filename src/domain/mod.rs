@@ -1,6 +1,7 @@
 //! Pure types and rules of the contractor's world: parsed at the edge, no I/O.
 
 pub mod email;
+pub mod language;
 pub mod password;
 pub mod phone;
 pub mod questions;
