@@ -25,7 +25,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::domain::questions;
 use crate::domain::secret::{random_token, temporary_password, token_digest};
 use crate::guard::{AccountState, Source};
-use crate::mail::{PasswordChanged, ResetLink};
+use crate::messages::{self, HowChanged, Lang};
 use crate::outbox::{queue_email, queue_sms};
 use crate::passwords::HashError;
 use crate::store::accounts::{self, Account};
@@ -419,7 +419,7 @@ impl Recovery<'_> {
             &mut tx,
             &contractor,
             account.id,
-            "at your first sign-in",
+            HowChanged::FirstSignIn,
             now,
         )
         .await?;
@@ -502,14 +502,16 @@ impl Recovery<'_> {
         )
         .await?;
         let link = self.link(&format!("reset/{token}"));
-        let mail = ResetLink {
-            name: contractor.fields.contact_name.clone(),
-            city: self.st.settings.city.name.clone(),
-            username: self.username_of(contractor),
-            link,
-            minutes: lifetime.as_secs() / 60,
-        }
-        .compose()?;
+        let mail = messages::reset_link_email(
+            Lang::En,
+            &messages::ResetLinkFields {
+                name: &contractor.fields.contact_name,
+                city: &self.st.settings.city.name,
+                username: &self.username_of(contractor),
+                link: &link,
+                minutes: lifetime.as_secs() / 60,
+            },
+        )?;
         queue_email(
             &mut tx,
             &self.st.settings.mail.from,
@@ -617,7 +619,7 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        self.queue_change_notices(&mut tx, &contractor, account_id, "with a reset link", now)
+        self.queue_change_notices(&mut tx, &contractor, account_id, HowChanged::ResetLink, now)
             .await?;
         self.commit_and_wake(tx).await?;
         Ok(ResetOutcome::Done)
@@ -630,7 +632,7 @@ impl Recovery<'_> {
         tx: &mut Tx,
         contractor: &Contractor,
         account_id: i64,
-        how: &str,
+        how: HowChanged,
         now: Millis,
     ) -> Result<()> {
         let token = random_token(32);
@@ -652,14 +654,16 @@ impl Recovery<'_> {
             .as_deref()
             .and_then(|e| EmailAddress::parse(e).ok())
         {
-            let mail = PasswordChanged {
-                name: contractor.fields.contact_name.clone(),
-                city: city.clone(),
-                username: self.username_of(contractor),
-                how: how.to_string(),
-                not_me_link: link.clone(),
-            }
-            .compose()?;
+            let mail = messages::password_changed_email(
+                Lang::En,
+                &messages::PasswordChangedFields {
+                    name: &contractor.fields.contact_name,
+                    city,
+                    username: &self.username_of(contractor),
+                    how,
+                    not_me_link: &link,
+                },
+            )?;
             queue_email(
                 tx,
                 &self.st.settings.mail.from,
@@ -678,9 +682,13 @@ impl Recovery<'_> {
                 .as_deref()
                 .and_then(|p| PhoneNumber::parse(p).ok())
         {
-            let body = format!(
-                "{city}: the password of your contractor portal account was changed. Not you? {link}"
-            );
+            let body = messages::password_changed_sms(
+                Lang::En,
+                &messages::PasswordChangedSmsFields {
+                    city,
+                    not_me_link: &link,
+                },
+            )?;
             queue_sms(
                 tx,
                 &phone,
@@ -879,13 +887,15 @@ impl Recovery<'_> {
         let mut tx = self.st.store.begin_write().await?;
         let account = accounts::ensure(&mut tx, contractor.id, now).await?;
         accounts::set_temporary(&mut tx, account.id, &hash, expires, now).await?;
-        let body = format!(
-            "{}: your temporary contractor portal password is {} (username {}). It works once, for {} minutes; you will choose a new password when you sign in.",
-            self.st.settings.city.name,
-            temp.expose_secret(),
-            self.username_of(contractor),
-            lifetime.as_secs() / 60
-        );
+        let body = messages::temporary_password_sms(
+            Lang::En,
+            &messages::TemporaryPasswordFields {
+                city: &self.st.settings.city.name,
+                temporary_password: temp.expose_secret(),
+                username: &self.username_of(contractor),
+                minutes: lifetime.as_secs() / 60,
+            },
+        )?;
         queue_sms(
             &mut tx,
             &phone,
@@ -1003,14 +1013,8 @@ impl Recovery<'_> {
                     now,
                 )
                 .await?;
-                self.queue_change_notices(
-                    &mut tx,
-                    &c,
-                    account.id,
-                    "when the account was set up",
-                    now,
-                )
-                .await?;
+                self.queue_change_notices(&mut tx, &c, account.id, HowChanged::AccountSetup, now)
+                    .await?;
                 self.commit_and_wake(tx).await?;
                 return Ok(Ok(RegistrationOutcome::Created {
                     username: self.username_of(&c),
