@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod guard;
 pub mod mail;
+pub mod messages;
 pub mod metrics;
 pub mod outbox;
 pub mod passwords;

@@ -25,7 +25,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::domain::questions;
 use crate::domain::secret::{random_token, temporary_password, token_digest};
 use crate::guard::{AccountState, Factor, Source, contractor_subject, device_subject};
-use crate::mail::{PasswordChanged, ResetLink};
+use crate::messages::{self, HowChanged, Lang};
 use crate::outbox::{queue_email, queue_sms};
 use crate::passwords::HashError;
 use crate::store::accounts::{self, Account};
@@ -145,6 +145,15 @@ pub struct Verified {
     pub phone: Option<String>,
 }
 
+/// What an emailed single-use link is for (the same link; different words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkKind {
+    /// "Choose a new password".
+    Reset,
+    /// "Finish setting up your account" (registration matched the roster).
+    Setup,
+}
+
 /// What a send to a contact on record did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -211,15 +220,24 @@ pub enum RegistrationOutcome {
     Pending { ticket: i64 },
 }
 
-/// The recovery service over the app's state.
+/// The recovery service over the app's state, for one request in one language.
 #[derive(Debug, Clone, Copy)]
 pub struct Recovery<'a> {
     st: &'a AppState,
+    /// The language of the request: every email and text it causes is written in it, and it is
+    /// remembered for the contractor it names.
+    lang: Lang,
 }
 
 impl AppState {
+    /// The service for a request whose language is not known (English).
     pub fn recovery(&self) -> Recovery<'_> {
-        Recovery { st: self }
+        self.recovery_in(Lang::En)
+    }
+
+    /// The service for a request made in `lang` (the page's, the call's, the message's).
+    pub fn recovery_in(&self, lang: Lang) -> Recovery<'_> {
+        Recovery { st: self, lang }
     }
 }
 
@@ -239,6 +257,12 @@ pub fn well_formed_token(token: &str) -> bool {
 impl Recovery<'_> {
     fn now(&self) -> Millis {
         self.st.clock.now_ms()
+    }
+
+    /// Remembers the request's language for the contractor it named, for later messages.
+    async fn remember_language(&self, c: &Contractor) -> Result<()> {
+        contractors::set_language(self.st.store.pool(), c.id, self.lang.code()).await?;
+        Ok(())
     }
 
     fn identifier(&self) -> Identifier {
@@ -381,6 +405,9 @@ impl Recovery<'_> {
             return Ok(LoginOutcome::Refused);
         }
         self.st.guard.record_success(&subject).await?;
+        if let Some(c) = &contractor {
+            self.remember_language(c).await?;
+        }
         let device = contractor
             .as_ref()
             .map(|c| self.device_cookie(c))
@@ -551,7 +578,7 @@ impl Recovery<'_> {
             &mut tx,
             &contractor,
             account.id,
-            "at your first sign-in",
+            HowChanged::FirstSignIn,
             now,
         )
         .await?;
@@ -576,7 +603,9 @@ impl Recovery<'_> {
         let Some(contractor) = self.contractor_by_username(typed).await? else {
             return Ok(());
         };
-        self.send_reset_link(&contractor, "web").await?;
+        self.remember_language(&contractor).await?;
+        self.send_reset_link(&contractor, "web", LinkKind::Reset)
+            .await?;
         Ok(())
     }
 
@@ -601,8 +630,14 @@ impl Recovery<'_> {
             && budgets::spend(tx, &to_key, SEND_BUDGET, now).await?)
     }
 
-    /// Issues a reset link to the email on record, within the send budget.
-    async fn send_reset_link(&self, contractor: &Contractor, channel: &str) -> Result<SendOutcome> {
+    /// Issues a reset link (or an account-setup link: the same single-use link, worded for a
+    /// first password) to the email on record, within the send budget.
+    async fn send_reset_link(
+        &self,
+        contractor: &Contractor,
+        channel: &str,
+        kind: LinkKind,
+    ) -> Result<SendOutcome> {
         let Some(email) = contractor
             .fields
             .email
@@ -642,14 +677,34 @@ impl Recovery<'_> {
         )
         .await?;
         let link = self.link(&format!("reset/{token}"));
-        let mail = ResetLink {
-            name: contractor.fields.contact_name.clone(),
-            city: self.st.settings.city.name.clone(),
-            username: self.username_of(contractor),
-            link,
-            minutes: lifetime.as_secs() / 60,
-        }
-        .compose()?;
+        let (name, city, username) = (
+            &contractor.fields.contact_name,
+            &self.st.settings.city.name,
+            &self.username_of(contractor),
+        );
+        let minutes = lifetime.as_secs() / 60;
+        let mail = match kind {
+            LinkKind::Reset => messages::reset_link_email(
+                self.lang,
+                &messages::ResetLinkFields {
+                    name,
+                    city,
+                    username,
+                    link: &link,
+                    minutes,
+                },
+            )?,
+            LinkKind::Setup => messages::account_setup_email(
+                self.lang,
+                &messages::AccountSetupFields {
+                    name,
+                    city,
+                    username,
+                    link: &link,
+                    minutes,
+                },
+            )?,
+        };
         queue_email(
             &mut tx,
             &self.st.settings.mail.from,
@@ -757,7 +812,7 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        self.queue_change_notices(&mut tx, &contractor, account_id, "with a reset link", now)
+        self.queue_change_notices(&mut tx, &contractor, account_id, HowChanged::ResetLink, now)
             .await?;
         self.commit_and_wake(tx).await?;
         Ok(ResetOutcome::Done)
@@ -770,7 +825,7 @@ impl Recovery<'_> {
         tx: &mut Tx,
         contractor: &Contractor,
         account_id: i64,
-        how: &str,
+        how: HowChanged,
         now: Millis,
     ) -> Result<()> {
         let token = random_token(32);
@@ -792,14 +847,16 @@ impl Recovery<'_> {
             .as_deref()
             .and_then(|e| EmailAddress::parse(e).ok())
         {
-            let mail = PasswordChanged {
-                name: contractor.fields.contact_name.clone(),
-                city: city.clone(),
-                username: self.username_of(contractor),
-                how: how.to_string(),
-                not_me_link: link.clone(),
-            }
-            .compose()?;
+            let mail = messages::password_changed_email(
+                self.lang,
+                &messages::PasswordChangedFields {
+                    name: &contractor.fields.contact_name,
+                    city,
+                    username: &self.username_of(contractor),
+                    how,
+                    not_me_link: &link,
+                },
+            )?;
             queue_email(
                 tx,
                 &self.st.settings.mail.from,
@@ -818,9 +875,13 @@ impl Recovery<'_> {
                 .as_deref()
                 .and_then(|p| PhoneNumber::parse(p).ok())
         {
-            let body = format!(
-                "{city}: the password of your contractor portal account was changed. Not you? {link}"
-            );
+            let body = messages::password_changed_sms(
+                self.lang,
+                &messages::PasswordChangedSmsFields {
+                    city,
+                    not_me_link: &link,
+                },
+            )?;
             queue_sms(
                 tx,
                 &phone,
@@ -947,6 +1008,7 @@ impl Recovery<'_> {
             return Ok(None);
         };
         self.st.guard.record_success(&subject).await?;
+        self.remember_language(&c).await?;
         let sms = self.st.settings.twilio.sms_enabled;
         Ok(Some(Verified {
             contractor_id: c.id,
@@ -1026,7 +1088,10 @@ impl Recovery<'_> {
             return Ok(SendOutcome::NoDestination);
         };
         match destination {
-            Destination::Email => self.send_reset_link(&contractor, channel).await,
+            Destination::Email => {
+                self.send_reset_link(&contractor, channel, LinkKind::Reset)
+                    .await
+            }
             Destination::Sms => self.send_temporary_password(&contractor, channel).await,
         }
     }
@@ -1079,13 +1144,15 @@ impl Recovery<'_> {
         let expires = now + duration_ms(lifetime);
         let mut tx = self.st.store.begin_write().await?;
         accounts::set_temporary(&mut tx, account.id, &hash, expires, now).await?;
-        let body = format!(
-            "{}: your temporary contractor portal password is {} (username {}). It works once, for {} minutes; you will choose a new password when you sign in.",
-            self.st.settings.city.name,
-            temp.expose_secret(),
-            self.username_of(contractor),
-            lifetime.as_secs() / 60
-        );
+        let body = messages::temporary_password_sms(
+            self.lang,
+            &messages::TemporaryPasswordFields {
+                city: &self.st.settings.city.name,
+                temporary_password: temp.expose_secret(),
+                username: &self.username_of(contractor),
+                minutes: lifetime.as_secs() / 60,
+            },
+        )?;
         queue_sms(
             &mut tx,
             &phone,
@@ -1184,10 +1251,14 @@ impl Recovery<'_> {
         match matched {
             Some(c) => {
                 self.st.guard.record_success(&subject).await?;
+                self.remember_language(&c).await?;
                 // The password typed on the form is discarded: a match only chooses where on
                 // record the setup link (or temporary password) goes.
                 let (sent, by) = if c.fields.email.is_some() {
-                    (self.send_reset_link(&c, "web").await?, Destination::Email)
+                    (
+                        self.send_reset_link(&c, "web", LinkKind::Setup).await?,
+                        Destination::Email,
+                    )
                 } else {
                     (
                         self.send_temporary_password(&c, "web").await?,

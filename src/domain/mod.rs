@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod keyed;
+pub mod language;
 pub mod password;
 pub mod phone;
 pub mod questions;

@@ -1,11 +1,19 @@
-//! Email out: composing messages from askama templates (a text and an HTML body each) and
-//! delivering them over SMTP with lettre, or into a folder of `.eml` files for `demo`.
+//! Email out: delivering composed messages over SMTP with lettre, or into a folder of `.eml`
+//! files for `demo`. The wording comes from [`crate::messages`].
 
-pub mod compose;
 pub mod transport;
 
-pub use compose::{ComposedEmail, PasswordChanged, ResetLink};
 pub use transport::{DeliveryError, EmailTransport, FolderTransport, SmtpTransport};
+
+/// A rendered email, ready for the outbox: what [`crate::messages`] produces.
+#[derive(Debug, Clone)]
+pub struct ComposedEmail {
+    /// Which message this is (`reset_link`, `password_changed`, `account_setup`).
+    pub template: &'static str,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
 
 /// Checks that a lettre SMTP URL parses, without echoing it (it may hold a password).
 pub fn check_smtp_url(url: &str) -> Result<(), String> {

@@ -676,3 +676,51 @@ async fn six_writers_racing_for_one_send_leave_one_winner() {
     }
     assert_eq!(winners, 1);
 }
+
+/// Item 14: emails and texts were English only, even when asked for from a Spanish page.
+/// The contractor's language is remembered and every message is written in it.
+#[tokio::test]
+async fn messages_asked_for_in_spanish_come_in_spanish() {
+    let p = Portal::start().await;
+    let mut b = p.browser();
+    b.get("/help?lang=es").await;
+    assert!(kiosk_verify(&mut b, "C-1001", "3036582075").await);
+    kiosk_send_sms(&mut b).await;
+    let texts = p.twilio.wait_for(1).await;
+    let body = texts[0].field("Body").expect("body");
+    assert!(body.contains("contraseña temporal"), "{body}");
+    let id = p.contractor_id("C-1001").await;
+    assert_eq!(
+        contractors::language(p.app.state.store.pool(), id)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("es")
+    );
+
+    let mut b = p.browser();
+    b.get("/forgot?lang=es").await;
+    b.post("/forgot", &[("username", "C-1002")]).await;
+    let mails = p.smtp.wait_for(1).await;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&mails[0].data)
+        .expect("parse");
+    assert!(
+        parsed.subject().unwrap_or("").contains("contraseña nueva"),
+        "{:?}",
+        parsed.subject()
+    );
+
+    // The same request from an English page is written in English.
+    p.app.clock.advance(Duration::from_secs(6 * 60));
+    p.browser().post("/forgot", &[("username", "C-1002")]).await;
+    let mails = p.smtp.wait_for(2).await;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&mails[1].data)
+        .expect("parse");
+    assert!(
+        parsed.subject().unwrap_or("").contains("reset your contractor portal password"),
+        "{:?}",
+        parsed.subject()
+    );
+}

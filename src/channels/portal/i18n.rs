@@ -4,48 +4,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// A supported language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Es,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Es => "es",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Lang> {
-        match code.trim().to_ascii_lowercase().get(..2) {
-            Some("en") => Some(Lang::En),
-            Some("es") => Some(Lang::Es),
-            _ => None,
-        }
-    }
-
-    /// The first supported language of an Accept-Language header, by quality.
-    pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut best: Option<(f32, Lang)> = None;
-        for part in header.split(',') {
-            let mut bits = part.split(';');
-            let tag = bits.next().unwrap_or("").trim();
-            let q = bits
-                .find_map(|b| b.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if let Some(lang) = Lang::from_code(tag)
-                && best.is_none_or(|(bq, _)| q > bq)
-            {
-                best = Some((q, lang));
-            }
-        }
-        best.map(|(_, l)| l)
-    }
-}
+pub use crate::domain::language::Lang;
 
 /// One language's wording.
 #[derive(Debug)]
@@ -139,18 +98,5 @@ mod tests {
                 assert_ne!(Catalog::get(lang).error(code), code, "{code} in {lang:?}");
             }
         }
-    }
-
-    #[test]
-    fn accept_language_picks_the_best_supported() {
-        assert_eq!(
-            Lang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
-            Some(Lang::Es)
-        );
-        assert_eq!(
-            Lang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
-            Some(Lang::Es)
-        );
-        assert_eq!(Lang::from_accept_language("de"), None);
     }
 }

@@ -388,7 +388,7 @@ pub async fn login(
     let device = v.cookie(DEVICE);
     let password = SecretString::from(f.password);
     let outcome = st
-        .recovery()
+        .recovery_in(v.lang)
         .login(LoginAttempt {
             typed: &f.username,
             password: &password,
@@ -445,7 +445,11 @@ async fn account_of(
     crate::recovery::RecoveryError,
 > {
     match &v.session {
-        Some(s) => st.recovery().username_for_account(s.account_id).await,
+        Some(s) => {
+            st.recovery_in(v.lang)
+                .username_for_account(s.account_id)
+                .await
+        }
         None => Ok(None),
     }
 }
@@ -491,7 +495,11 @@ async fn change_form(st: AppState, mut v: Visitor, submitted: Option<NewPassword
     };
     // Only the sign-in that used the temporary password may choose the new one; an older
     // session (another browser, "remember me") is signed out instead.
-    match st.recovery().may_change_password(&session.id_hash).await {
+    match st
+        .recovery_in(v.lang)
+        .may_change_password(&session.id_hash)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             if let Err(e) = v.sign_out(&st).await {
@@ -507,7 +515,7 @@ async fn change_form(st: AppState, mut v: Visitor, submitted: Option<NewPassword
             (Errors::from_codes(v.tr, &f.problems()), String::new())
         }
         Some(f) => match st
-            .recovery()
+            .recovery_in(v.lang)
             .change_forced(&session.id_hash, &f.password_form())
             .await
         {
@@ -585,7 +593,7 @@ pub async fn forgot(
         return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
     }
     if let Err(e) = st
-        .recovery()
+        .recovery_in(v.lang)
         .request_reset(&f.username, &Source::Ip(v.ip))
         .await
     {
@@ -603,7 +611,7 @@ pub async fn reset_link(
     mut v: Visitor,
     Path(token): Path<String>,
 ) -> Response {
-    match st.recovery().reset_target(&token).await {
+    match st.recovery_in(v.lang).reset_target(&token).await {
         Ok(Some(_)) => {
             v.set_reset_token(token);
             v.redirect("/reset")
@@ -630,7 +638,7 @@ async fn reset_form(
     token: String,
     submitted: Option<NewPasswordForm>,
 ) -> Response {
-    let target = match st.recovery().reset_target(&token).await {
+    let target = match st.recovery_in(v.lang).reset_target(&token).await {
         Ok(Some(t)) => t,
         Ok(None) => return invalid_link(v, &st),
         Err(e) => return server_error(v, &st, &e),
@@ -641,7 +649,7 @@ async fn reset_form(
             (Errors::from_codes(v.tr, &f.problems()), String::new())
         }
         Some(f) => match st
-            .recovery()
+            .recovery_in(v.lang)
             .complete_reset(&token, &f.password_form())
             .await
         {
@@ -704,7 +712,7 @@ pub async fn not_me_page(
     v: Visitor,
     Path(token): Path<String>,
 ) -> Response {
-    match st.recovery().not_me_valid(&token).await {
+    match st.recovery_in(v.lang).not_me_valid(&token).await {
         Ok(true) => {
             let page = NotMePage {
                 p: v.page(&st, None),
@@ -737,7 +745,7 @@ pub async fn not_me(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
     let _ = form_or_answer!(v, st, form);
-    match st.recovery().not_me(&token).await {
+    match st.recovery_in(v.lang).not_me(&token).await {
         Ok(true) => done(v, "frozen", ""),
         Ok(false) => invalid_link(v, &st),
         Err(e) => server_error(v, &st, &e),
@@ -905,7 +913,7 @@ pub async fn register(
         ),
     };
     let outcome = if problems.is_empty() {
-        st.recovery()
+        st.recovery_in(v.lang)
             .register(&registration, &Source::Ip(v.ip))
             .await
     } else {
@@ -990,7 +998,7 @@ pub async fn help(
         };
         return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
     }
-    let recovery = st.recovery();
+    let recovery = st.recovery_in(v.lang);
     let verified = match recovery
         .verify_identity(&f.number, &f.phone, &Source::Ip(v.ip))
         .await
@@ -1025,7 +1033,7 @@ pub async fn help_choose(State(st): State<AppState>, v: Visitor) -> Response {
     let Some(id) = v.cookie(HELP) else {
         return help_expired(v, &st);
     };
-    match st.recovery().verification(&id).await {
+    match st.recovery_in(v.lang).verification(&id).await {
         Ok(Some(verified)) => {
             let page = HelpChoosePage {
                 p: v.page(&st, None),
@@ -1056,7 +1064,7 @@ pub async fn help_send(
         _ => Destination::Email,
     };
     let sent = st
-        .recovery()
+        .recovery_in(v.lang)
         .send_verified(&id, destination, &Source::Ip(v.ip), "web")
         .await;
     v.unset(HELP);

@@ -7,7 +7,8 @@ use std::time::Duration;
 use helpline::clock::{ManualClock, SharedClock};
 use helpline::config::OutboxSettings;
 use helpline::domain::email::EmailAddress;
-use helpline::mail::{EmailTransport, ResetLink};
+use helpline::mail::EmailTransport;
+use helpline::messages::{Lang, ResetLinkFields, reset_link_email};
 use helpline::metrics::Metrics;
 use helpline::outbox::{Worker, queue_email};
 use helpline::store::Store;
@@ -46,14 +47,16 @@ pub fn test_worker(
 
 /// Queues a reset-link email to `to` holding `link`, whose secret expires an hour after `now`.
 pub async fn queue_reset_link(store: &Store, to: &str, link: &str, now: i64) -> i64 {
-    let email = ResetLink {
-        name: "Pat Alvarez".into(),
-        city: "Westminster".into(),
-        username: "C-1001".into(),
-        link: link.into(),
-        minutes: 60,
-    }
-    .compose()
+    let email = reset_link_email(
+        Lang::En,
+        &ResetLinkFields {
+            name: "Pat Alvarez",
+            city: "Westminster",
+            username: "C-1001",
+            link,
+            minutes: 60,
+        },
+    )
     .expect("compose");
     let mut tx = store.begin_write().await.expect("tx");
     let id = queue_email(

@@ -1,0 +1,426 @@
+//! Emails: a subject, a plain-text body and an HTML body per message and language, so every
+//! mail client shows something readable. Names and links are escaped in the HTML only.
+
+use askama::Template;
+
+use super::Lang;
+use crate::mail::ComposedEmail;
+
+/// `template` name of the reset-link email (kept in the outbox row).
+pub const RESET_LINK: &str = "reset_link";
+/// `template` name of the "your password was changed" notice.
+pub const PASSWORD_CHANGED: &str = "password_changed";
+/// `template` name of the account set-up email.
+pub const ACCOUNT_SETUP: &str = "account_setup";
+
+/// How a password came to be changed, worded per language by `email/how_changed.txt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HowChanged {
+    /// The forced change after signing in with a temporary password.
+    FirstSignIn,
+    /// Through a single-use reset link.
+    ResetLink,
+    /// When the account was set up ("Setup an Account").
+    AccountSetup,
+}
+
+impl HowChanged {
+    pub const ALL: [HowChanged; 3] = [
+        HowChanged::FirstSignIn,
+        HowChanged::ResetLink,
+        HowChanged::AccountSetup,
+    ];
+
+    /// A stable code for logs and audit details.
+    pub fn code(self) -> &'static str {
+        match self {
+            HowChanged::FirstSignIn => "first_sign_in",
+            HowChanged::ResetLink => "reset_link",
+            HowChanged::AccountSetup => "account_setup",
+        }
+    }
+}
+
+message_fields! {
+    /// A single-use link to choose a new password, sent to the email on record.
+    #[derive(Debug, Clone, Copy)]
+    pub struct ResetLinkFields<'a> {
+        /// The contact name on the roster.
+        pub name: &'a str,
+        pub city: &'a str,
+        pub username: &'a str,
+        pub link: &'a str,
+        /// How long the link works.
+        pub minutes: u64,
+    }
+    templates {
+        ResetLinkSubjectEn = "messages/en/email/reset_link.subject.txt",
+        ResetLinkTextEn = "messages/en/email/reset_link.txt",
+        ResetLinkHtmlEn = "messages/en/email/reset_link.html",
+        ResetLinkSubjectEs = "messages/es/email/reset_link.subject.txt",
+        ResetLinkTextEs = "messages/es/email/reset_link.txt",
+        ResetLinkHtmlEs = "messages/es/email/reset_link.html",
+    }
+}
+
+message_fields! {
+    /// The notice that follows a password change, with a "this wasn't me" link.
+    #[derive(Debug, Clone, Copy)]
+    pub struct PasswordChangedFields<'a> {
+        pub name: &'a str,
+        pub city: &'a str,
+        pub username: &'a str,
+        pub how: HowChanged,
+        pub not_me_link: &'a str,
+    }
+    templates {
+        PasswordChangedSubjectEn = "messages/en/email/password_changed.subject.txt",
+        PasswordChangedTextEn = "messages/en/email/password_changed.txt",
+        PasswordChangedHtmlEn = "messages/en/email/password_changed.html",
+        PasswordChangedSubjectEs = "messages/es/email/password_changed.subject.txt",
+        PasswordChangedTextEs = "messages/es/email/password_changed.txt",
+        PasswordChangedHtmlEs = "messages/es/email/password_changed.html",
+    }
+}
+
+message_fields! {
+    /// A single-use link to choose the first password of an account being set up.
+    #[derive(Debug, Clone, Copy)]
+    pub struct AccountSetupFields<'a> {
+        pub name: &'a str,
+        pub city: &'a str,
+        pub username: &'a str,
+        pub link: &'a str,
+        /// How long the link works.
+        pub minutes: u64,
+    }
+    templates {
+        AccountSetupSubjectEn = "messages/en/email/account_setup.subject.txt",
+        AccountSetupTextEn = "messages/en/email/account_setup.txt",
+        AccountSetupHtmlEn = "messages/en/email/account_setup.html",
+        AccountSetupSubjectEs = "messages/es/email/account_setup.subject.txt",
+        AccountSetupTextEs = "messages/es/email/account_setup.txt",
+        AccountSetupHtmlEs = "messages/es/email/account_setup.html",
+    }
+}
+
+/// Renders one email from its three templates. The subject is folded onto one line.
+fn compose<'f, F, S, T, H>(
+    template: &'static str,
+    fields: &'f F,
+) -> Result<ComposedEmail, askama::Error>
+where
+    S: Template + From<&'f F>,
+    T: Template + From<&'f F>,
+    H: Template + From<&'f F>,
+{
+    let subject = S::from(fields).render()?;
+    Ok(ComposedEmail {
+        template,
+        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        text: T::from(fields).render()?,
+        html: H::from(fields).render()?,
+    })
+}
+
+/// The reset-link email.
+pub fn reset_link_email(
+    lang: Lang,
+    fields: &ResetLinkFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => {
+            compose::<_, ResetLinkSubjectEn, ResetLinkTextEn, ResetLinkHtmlEn>(RESET_LINK, fields)
+        }
+        Lang::Es => {
+            compose::<_, ResetLinkSubjectEs, ResetLinkTextEs, ResetLinkHtmlEs>(RESET_LINK, fields)
+        }
+    }
+}
+
+/// The "your password was changed" email.
+pub fn password_changed_email(
+    lang: Lang,
+    fields: &PasswordChangedFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => {
+            compose::<_, PasswordChangedSubjectEn, PasswordChangedTextEn, PasswordChangedHtmlEn>(
+                PASSWORD_CHANGED,
+                fields,
+            )
+        }
+        Lang::Es => {
+            compose::<_, PasswordChangedSubjectEs, PasswordChangedTextEs, PasswordChangedHtmlEs>(
+                PASSWORD_CHANGED,
+                fields,
+            )
+        }
+    }
+}
+
+/// The account set-up email.
+pub fn account_setup_email(
+    lang: Lang,
+    fields: &AccountSetupFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => compose::<_, AccountSetupSubjectEn, AccountSetupTextEn, AccountSetupHtmlEn>(
+            ACCOUNT_SETUP,
+            fields,
+        ),
+        Lang::Es => compose::<_, AccountSetupSubjectEs, AccountSetupTextEs, AccountSetupHtmlEs>(
+            ACCOUNT_SETUP,
+            fields,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINK: &str = "https://help.westminster.example.gov/reset/0123456789abcdef?x=1&y=2";
+    const NOT_ME: &str = "https://help.westminster.example.gov/not-me/fedcba9876543210";
+    const BUSINESS: &str = "<Roof & Co>";
+
+    fn reset(lang: Lang, name: &str) -> ComposedEmail {
+        reset_link_email(
+            lang,
+            &ResetLinkFields {
+                name,
+                city: "Westminster",
+                username: "C-1001",
+                link: LINK,
+                minutes: 45,
+            },
+        )
+        .unwrap()
+    }
+
+    fn setup(lang: Lang, name: &str) -> ComposedEmail {
+        account_setup_email(
+            lang,
+            &AccountSetupFields {
+                name,
+                city: "Westminster",
+                username: "LIC-778899",
+                link: LINK,
+                minutes: 30,
+            },
+        )
+        .unwrap()
+    }
+
+    fn changed(lang: Lang, name: &str, how: HowChanged) -> ComposedEmail {
+        password_changed_email(
+            lang,
+            &PasswordChangedFields {
+                name,
+                city: "Westminster",
+                username: "C-1001",
+                how,
+                not_me_link: NOT_ME,
+            },
+        )
+        .unwrap()
+    }
+
+    /// The HTML carries a link's `&` as `&#38;` (or `&amp;`), which a browser reads back as `&`.
+    fn html_link(link: &str) -> [String; 2] {
+        [link.replace('&', "&#38;"), link.replace('&', "&amp;")]
+    }
+
+    fn has_html_link(html: &str, link: &str) -> bool {
+        html_link(link)
+            .iter()
+            .any(|l| html.contains(&format!("href=\"{l}\"")))
+    }
+
+    #[test]
+    fn reset_link_in_english() {
+        let m = reset(Lang::En, "Pat Alvarez");
+        assert_eq!(m.template, "reset_link");
+        assert_eq!(
+            m.subject,
+            "Westminster: reset your contractor portal password"
+        );
+        assert!(m.text.starts_with("Hello Pat Alvarez,\n"), "{}", m.text);
+        assert!(m.text.contains("account (C-1001)"), "{}", m.text);
+        assert!(m.text.contains("within 45 minutes"), "{}", m.text);
+        assert!(m.text.contains(&format!("\n{LINK}\n")), "{}", m.text);
+        assert!(m.text.contains("The link works once"), "{}", m.text);
+        assert!(m.html.contains("<html lang=\"en\">"), "{}", m.html);
+        assert!(has_html_link(&m.html, LINK), "{}", m.html);
+        assert!(m.html.contains("<strong>C-1001</strong>"), "{}", m.html);
+    }
+
+    #[test]
+    fn reset_link_in_spanish() {
+        let m = reset(Lang::Es, "Pat Alvarez");
+        assert_eq!(m.template, "reset_link");
+        assert_eq!(
+            m.subject,
+            "Westminster: elija una contraseña nueva para el portal de contratistas"
+        );
+        assert!(m.text.starts_with("Hola, Pat Alvarez:\n"), "{}", m.text);
+        assert!(m.text.contains("(usuario C-1001)"), "{}", m.text);
+        assert!(m.text.contains("45 minutos"), "{}", m.text);
+        assert!(m.text.contains(&format!("\n{LINK}\n")), "{}", m.text);
+        assert!(m.text.contains("una sola vez"), "{}", m.text);
+        assert!(m.html.contains("<html lang=\"es\">"), "{}", m.html);
+        assert!(has_html_link(&m.html, LINK), "{}", m.html);
+        assert!(m.html.contains("Elegir una contraseña nueva"), "{}", m.html);
+    }
+
+    #[test]
+    fn account_setup_in_both_languages() {
+        let en = setup(Lang::En, "Pat Alvarez");
+        assert_eq!(en.template, "account_setup");
+        assert_eq!(
+            en.subject,
+            "Westminster: set up your contractor portal account"
+        );
+        assert!(
+            en.text.contains(
+                "set up your Westminster contractor portal account (username LIC-778899)"
+            ),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("within 30 minutes"), "{}", en.text);
+        assert!(en.text.contains(&format!("\n{LINK}\n")), "{}", en.text);
+        assert!(
+            en.text
+                .contains("If it was not you, ignore this email: nothing changes."),
+            "{}",
+            en.text
+        );
+        assert!(has_html_link(&en.html, LINK), "{}", en.html);
+
+        let es = setup(Lang::Es, "Pat Alvarez");
+        assert_eq!(es.template, "account_setup");
+        assert_eq!(
+            es.subject,
+            "Westminster: cree su cuenta del portal de contratistas"
+        );
+        assert!(es.text.contains("(usuario LIC-778899)"), "{}", es.text);
+        assert!(es.text.contains("30 minutos"), "{}", es.text);
+        assert!(es.text.contains(&format!("\n{LINK}\n")), "{}", es.text);
+        assert!(
+            es.text
+                .contains("Si no fue usted, ignore este correo: no cambia nada."),
+            "{}",
+            es.text
+        );
+        assert!(has_html_link(&es.html, LINK), "{}", es.html);
+    }
+
+    #[test]
+    fn password_changed_words_how_in_each_language() {
+        for (how, en_phrase, es_phrase) in [
+            (
+                HowChanged::FirstSignIn,
+                "at your first sign-in",
+                "en su primer inicio de sesión",
+            ),
+            (
+                HowChanged::ResetLink,
+                "with a reset link",
+                "con un enlace de restablecimiento",
+            ),
+            (
+                HowChanged::AccountSetup,
+                "when the account was set up",
+                "al crear la cuenta",
+            ),
+        ] {
+            let en = changed(Lang::En, "Pat Alvarez", how);
+            assert_eq!(en.template, "password_changed");
+            assert_eq!(
+                en.subject,
+                "Westminster: your contractor portal password was changed"
+            );
+            assert!(
+                en.text
+                    .contains(&format!("(C-1001) was changed {en_phrase}.\n")),
+                "{}",
+                en.text
+            );
+            assert!(
+                en.html.contains(&format!("was changed {en_phrase}.</p>")),
+                "{}",
+                en.html
+            );
+            assert!(en.text.contains(&format!("\n{NOT_ME}\n")), "{}", en.text);
+            assert!(has_html_link(&en.html, NOT_ME), "{}", en.html);
+
+            let es = changed(Lang::Es, "Pat Alvarez", how);
+            assert_eq!(
+                es.subject,
+                "Westminster: se cambió la contraseña de su cuenta del portal de contratistas"
+            );
+            assert!(
+                es.text
+                    .contains(&format!("(usuario C-1001) se cambió {es_phrase}.\n")),
+                "{}",
+                es.text
+            );
+            assert!(
+                es.html.contains(&format!("se cambió {es_phrase}.</p>")),
+                "{}",
+                es.html
+            );
+            assert!(es.text.contains(&format!("\n{NOT_ME}\n")), "{}", es.text);
+            assert!(has_html_link(&es.html, NOT_ME), "{}", es.html);
+        }
+    }
+
+    #[test]
+    fn html_is_escaped_and_text_is_not() {
+        for lang in Lang::ALL {
+            for m in [
+                reset(lang, BUSINESS),
+                setup(lang, BUSINESS),
+                changed(lang, BUSINESS, HowChanged::ResetLink),
+            ] {
+                let what = format!("{} in {}", m.template, lang.code());
+                assert!(m.text.contains(BUSINESS), "{what}: {}", m.text);
+                assert!(!m.html.contains(BUSINESS), "{what}: {}", m.html);
+                assert!(
+                    m.html.contains("&#60;Roof &#38; Co&#62;")
+                        || m.html.contains("&lt;Roof &amp; Co&gt;"),
+                    "{what}: {}",
+                    m.html
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn subjects_stay_on_one_line_whatever_the_city() {
+        let m = reset_link_email(
+            Lang::En,
+            &ResetLinkFields {
+                name: "Pat",
+                city: "West\r\nBcc: someone@example.com",
+                username: "C-1",
+                link: LINK,
+                minutes: 5,
+            },
+        )
+        .unwrap();
+        assert!(
+            !m.subject.contains('\n') && !m.subject.contains('\r'),
+            "{:?}",
+            m.subject
+        );
+    }
+
+    #[test]
+    fn how_changed_codes_are_distinct() {
+        let codes: std::collections::BTreeSet<_> =
+            HowChanged::ALL.iter().map(|h| h.code()).collect();
+        assert_eq!(codes.len(), HowChanged::ALL.len());
+    }
+}

@@ -1,0 +1,181 @@
+//! Every message Helpline sends a contractor, in each supported [`Lang`], from askama templates
+//! under `templates/messages/{en,es}/`: emails (`email/NAME.subject.txt`, `NAME.txt`,
+//! `NAME.html`) and text messages (`sms/NAME.txt`).
+//!
+//! Callers pass the language and typed fields and get back text ready for the outbox; the
+//! wording lives only in the templates. `.txt` templates are not escaped (askama escapes by
+//! extension), `.html` ones are. Text messages are kept to two segments, checked by
+//! [`sms_segments`] in the tests. Nothing here does I/O.
+
+pub use crate::domain::language::Lang;
+
+/// Declares a message's fields once, and one askama template struct per template file holding
+/// a copy of them (so templates say `{{ city }}`, not `{{ fields.city }}`).
+macro_rules! message_fields {
+    (
+        $(#[$meta:meta])*
+        pub struct $fields:ident<$lt:lifetime> $body:tt
+        templates { $( $tmpl:ident = $path:tt ),+ $(,)? }
+    ) => {
+        message_fields!(@fields [$(#[$meta])*] $fields $lt $body);
+        $( message_fields!(@template $tmpl $path $fields $lt $body); )+
+    };
+    (@fields [$($meta:tt)*] $fields:ident $lt:lifetime
+        { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)? }) => {
+        $($meta)*
+        pub struct $fields<$lt> { $( $(#[$fmeta])* pub $field: $ty ),* }
+    };
+    (@template $tmpl:ident $path:tt $fields:ident $lt:lifetime
+        { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)? }) => {
+        // A template reads only the fields it words (a subject, say, just the city).
+        #[allow(dead_code)]
+        #[derive(askama::Template)]
+        #[template(path = $path)]
+        struct $tmpl<$lt> { $( $field: $ty ),* }
+
+        impl<$lt> From<&$fields<$lt>> for $tmpl<$lt> {
+            fn from(f: &$fields<$lt>) -> Self {
+                Self { $( $field: f.$field ),* }
+            }
+        }
+    };
+}
+
+mod email;
+mod segments;
+mod sms;
+
+pub use email::{
+    ACCOUNT_SETUP, AccountSetupFields, HowChanged, PASSWORD_CHANGED, PasswordChangedFields,
+    RESET_LINK, ResetLinkFields, account_setup_email, password_changed_email, reset_link_email,
+};
+pub use segments::{SmsEncoding, sms_segments};
+pub use sms::{
+    PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    fn files_under(root: &Path) -> BTreeSet<PathBuf> {
+        fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.insert(path.strip_prefix(root).unwrap().to_path_buf());
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(root, root, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_template_exists_in_every_language() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/messages");
+        let en = files_under(&base.join("en"));
+        assert!(en.len() >= 11, "{en:?}");
+        for lang in Lang::ALL {
+            let other = files_under(&base.join(lang.code()));
+            assert_eq!(
+                en.symmetric_difference(&other).collect::<Vec<_>>(),
+                Vec::<&PathBuf>::new(),
+                "templates in one of en and {} only",
+                lang.code()
+            );
+        }
+    }
+
+    /// Every message, rendered with the same fields: (what, rendered text) pairs.
+    fn everything(lang: Lang) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut email = |what: &str, m: crate::mail::ComposedEmail| {
+            out.push((format!("{what} subject"), m.subject));
+            out.push((format!("{what} text"), m.text));
+            out.push((format!("{what} html"), m.html));
+        };
+        let reset = ResetLinkFields {
+            name: "Pat Alvarez",
+            city: "Westminster",
+            username: "C-1001",
+            link: "https://help.example.gov/reset/abc",
+            minutes: 60,
+        };
+        email("reset_link", reset_link_email(lang, &reset).unwrap());
+        let setup = AccountSetupFields {
+            name: "Pat Alvarez",
+            city: "Westminster",
+            username: "C-1001",
+            link: "https://help.example.gov/setup/abc",
+            minutes: 60,
+        };
+        email("account_setup", account_setup_email(lang, &setup).unwrap());
+        for how in HowChanged::ALL {
+            let changed = PasswordChangedFields {
+                name: "Pat Alvarez",
+                city: "Westminster",
+                username: "C-1001",
+                how,
+                not_me_link: "https://help.example.gov/not-me/abc",
+            };
+            email(
+                &format!("password_changed {how:?}"),
+                password_changed_email(lang, &changed).unwrap(),
+            );
+        }
+        let temp = TemporaryPasswordFields {
+            city: "Westminster",
+            temporary_password: "Hq7k-3Wmx",
+            username: "C-1001",
+            minutes: 10,
+        };
+        out.push((
+            "temporary_password sms".into(),
+            temporary_password_sms(lang, &temp).unwrap(),
+        ));
+        let changed = PasswordChangedSmsFields {
+            city: "Westminster",
+            not_me_link: "https://help.example.gov/not-me/abc",
+        };
+        out.push((
+            "password_changed sms".into(),
+            password_changed_sms(lang, &changed).unwrap(),
+        ));
+        out
+    }
+
+    #[test]
+    fn every_message_is_translated() {
+        let en = everything(Lang::En);
+        let es = everything(Lang::Es);
+        assert_eq!(en.len(), es.len());
+        assert_eq!(en.len(), 3 * 5 + 2);
+        for ((what, en), (_, es)) in en.iter().zip(&es) {
+            assert!(!en.trim().is_empty(), "{what} is empty in English");
+            assert!(!es.trim().is_empty(), "{what} is empty in Spanish");
+            assert_ne!(en, es, "{what} is the same in English and Spanish");
+        }
+    }
+
+    #[test]
+    fn no_message_leaves_a_template_tag_or_a_trailing_newline_in_a_subject() {
+        for lang in Lang::ALL {
+            for (what, text) in everything(lang) {
+                assert!(
+                    !text.contains("{{") && !text.contains("{%"),
+                    "{what}: {text}"
+                );
+                if what.ends_with("subject") || what.ends_with("sms") {
+                    assert!(!text.contains('\n'), "{what}: {text:?}");
+                    assert_eq!(text.trim(), text, "{what}");
+                }
+            }
+        }
+    }
+}
