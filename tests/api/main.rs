@@ -10,5 +10,6 @@ mod guard;
 mod ops;
 mod outbox;
 mod portal;
+mod portal_ux;
 mod roster;
 mod sms_out;
