@@ -253,8 +253,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // The portal's router brings the fallback: unknown paths get its 404 page.
         .merge(crate::channels::portal::router())
-        .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -345,8 +345,4 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }

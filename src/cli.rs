@@ -346,6 +346,9 @@ async fn demo() -> Result<(), Failure> {
         .map_err(|_| other(format!("HELPLINE_BIND '{bind}' is not an address and port")))?;
     settings.public_url = url::Url::parse(&format!("http://{}/", settings.bind)).map_err(other)?;
     settings.city.name = "Demo City".into();
+    // So the kiosk pages show whom to call and when.
+    settings.staff_phone = Some("+13035550199".into());
+    settings.staff_office_hours = Some("Monday–Friday 8 am–5 pm".into());
     let mail_dir = dir.path().join("mail");
     settings.mail.dir = Some(mail_dir.clone());
 

@@ -207,6 +207,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub twilio: TwilioSettings,
     pub staff_phone: Option<String>,
+    /// When staff answer the phone, as shown to contractors ("Monday–Friday 8 am–5 pm").
+    pub staff_office_hours: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub guard: GuardSettings,
@@ -279,6 +281,7 @@ struct RawTwilio {
 #[serde(deny_unknown_fields)]
 struct RawStaff {
     phone: Option<String>,
+    office_hours: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -509,6 +512,20 @@ impl Settings {
                 }
             }
         });
+        // Free text shown on the kiosk pages: one short line.
+        let staff_office_hours = raw
+            .staff
+            .office_hours
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty());
+        if let Some(hours) = &staff_office_hours
+            && hours.chars().count() > 120
+        {
+            problem(
+                "staff.office_hours",
+                "must be one short line (at most 120 characters)".into(),
+            );
+        }
 
         let mut trusted_proxies = Vec::new();
         for text in &raw.trusted_proxies {
@@ -608,6 +625,7 @@ impl Settings {
                 sms_enabled,
             },
             staff_phone,
+            staff_office_hours,
             trusted_proxies,
             guard,
             outbox,
@@ -770,6 +788,43 @@ mod tests {
         .unwrap();
         assert_eq!(s.bind.port(), 9100);
         assert_eq!(s.city.name, "Westminster");
+    }
+
+    #[test]
+    fn office_hours_are_one_short_line_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.toml");
+        let env = |_: &str| None;
+        std::fs::write(
+            &path,
+            "[staff]\nphone = \"303-555-0199\"\noffice_hours = \"  Monday–Friday   8 am–5 pm \"\n",
+        )
+        .unwrap();
+        let s = Settings::load(&Sources {
+            file: Some(path.clone()),
+            env: &env,
+        })
+        .unwrap();
+        assert_eq!(
+            s.staff_office_hours.as_deref(),
+            Some("Monday–Friday 8 am–5 pm")
+        );
+        assert_eq!(s.staff_phone.as_deref(), Some("+13035550199"));
+        std::fs::write(
+            &path,
+            format!("[staff]\noffice_hours = \"{}\"\n", "x".repeat(121)),
+        )
+        .unwrap();
+        let errs = Settings::load(&Sources {
+            file: Some(path),
+            env: &env,
+        })
+        .unwrap_err();
+        assert!(errs.to_string().contains("staff.office_hours"), "{errs}");
+        assert_eq!(
+            Settings::for_local("sqlite://x.db").staff_office_hours,
+            None
+        );
     }
 
     #[test]

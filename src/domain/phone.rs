@@ -74,6 +74,15 @@ impl PhoneNumber {
         &self.0[self.0.len().saturating_sub(4)..]
     }
 
+    /// The number as people write it: `(303) 555-0199` for a North American number, E.164
+    /// otherwise.
+    pub fn national(&self) -> String {
+        match self.0.strip_prefix("+1") {
+            Some(n) if n.len() == 10 => format!("({}) {}-{}", &n[..3], &n[3..6], &n[6..]),
+            _ => self.0.clone(),
+        }
+    }
+
     /// The number with all but the last four digits hidden, for logs and staff.
     pub fn masked(&self) -> String {
         format!("***-***-{}", self.last_four())
@@ -132,6 +141,14 @@ mod tests {
             PhoneNumber::parse("+44 20 7946 0958").map(|p| p.to_string()),
             Ok("+442079460958".into())
         );
+    }
+
+    #[test]
+    fn national_form_is_how_people_write_it() {
+        let p = PhoneNumber::parse("+1 303 555 0199").unwrap();
+        assert_eq!(p.national(), "(303) 555-0199");
+        let p = PhoneNumber::parse("+44 20 7946 0958").unwrap();
+        assert_eq!(p.national(), "+442079460958");
     }
 
     #[test]

@@ -719,7 +719,10 @@ async fn messages_asked_for_in_spanish_come_in_spanish() {
         .parse(&mails[1].data)
         .expect("parse");
     assert!(
-        parsed.subject().unwrap_or("").contains("reset your contractor portal password"),
+        parsed
+            .subject()
+            .unwrap_or("")
+            .contains("reset your contractor portal password"),
         "{:?}",
         parsed.subject()
     );

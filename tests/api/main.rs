@@ -11,5 +11,6 @@ mod hardening;
 mod ops;
 mod outbox;
 mod portal;
+mod portal_ux;
 mod roster;
 mod sms_out;

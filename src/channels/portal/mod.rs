@@ -1,6 +1,8 @@
 //! The portal's login steps as server-rendered pages (no JavaScript), also the walk-up kiosk:
 //! sign in, "Require Login Change", forgotten password, reset link, "Setup an Account", and
-//! "I can't log in". Routes are those of the public contract.
+//! "I can't log in". Routes are those of the public contract. Unknown paths (404) and known
+//! paths asked with the wrong method (405) get the portal's own page, in the visitor's language,
+//! so this router owns the service's fallback.
 
 mod i18n;
 mod pages;
@@ -40,5 +42,8 @@ pub fn router() -> Router<AppState> {
             "/",
             get(|| async { axum::response::Redirect::to("/login") }),
         )
+        // After every route: it applies to the routes registered so far.
+        .method_not_allowed_fallback(pages::method_not_allowed)
+        .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(web::security_headers))
 }

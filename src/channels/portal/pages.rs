@@ -16,7 +16,6 @@ use super::web::{
 };
 use crate::app::AppState;
 use crate::clock::duration_ms;
-use crate::config::UsernameKind;
 use crate::domain::email::mask_address;
 use crate::domain::secret::{random_token, token_digest};
 use crate::guard::Source;
@@ -36,6 +35,8 @@ struct LoginPage {
     errs: Errors,
     refused: bool,
     username_label: &'static str,
+    /// What was typed in the username field, kept after a refusal (never the password).
+    username: String,
 }
 
 #[derive(Template)]
@@ -53,6 +54,8 @@ struct ChangePage {
 struct AccountPage {
     p: PageCtx,
     title: String,
+    /// Just back from the forced change: say the new password is saved.
+    changed: bool,
     business: String,
     contact: String,
     email: String,
@@ -85,8 +88,35 @@ struct ResetPage {
 struct MessagePage {
     p: PageCtx,
     title: String,
+    tone: Tone,
     paragraphs: Vec<String>,
     links: Vec<(String, String)>,
+}
+
+/// Whether a message page reports something done or something that went wrong: they look
+/// and are announced differently (a status versus an alert, and "Error:" in the title).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Done,
+    Problem,
+    /// A problem a phone call to staff can solve: the staff phone and hours are shown.
+    ProblemCallStaff,
+}
+
+impl Tone {
+    fn of(status: StatusCode) -> Tone {
+        if status.is_client_error() || status.is_server_error() {
+            Tone::Problem
+        } else {
+            Tone::Done
+        }
+    }
+    fn is_problem(self) -> bool {
+        self != Tone::Done
+    }
+    fn call_staff(self) -> bool {
+        self == Tone::ProblemCallStaff
+    }
 }
 
 #[derive(Template)]
@@ -211,6 +241,12 @@ pub struct SentQuery {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
+pub struct ChangedQuery {
+    changed: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RegisterForm {
     csrf: String,
     license_number: String,
@@ -245,16 +281,54 @@ pub struct HelpSendForm {
 // ---- shared answers ---------------------------------------------------------------------------
 
 fn username_label(st: &AppState) -> &'static str {
-    match st.settings.city.username {
-        UsernameKind::ContractorNumber => "contractor_number",
-        UsernameKind::LicenseNumber => "license_number",
-    }
+    super::web::username_label(st.settings.city.username)
 }
 
+/// A page of a few sentences: a success when `status` is 2xx, an error otherwise.
 fn message(
     v: Visitor,
     st: &AppState,
     status: StatusCode,
+    title_key: &str,
+    paragraphs: Vec<String>,
+    links: Vec<(&str, &str)>,
+) -> Response {
+    message_page(
+        v,
+        st,
+        status,
+        Tone::of(status),
+        title_key,
+        paragraphs,
+        links,
+    )
+}
+
+/// A message saying nothing could be done right now, with the way to reach staff.
+fn refusal(
+    v: Visitor,
+    st: &AppState,
+    status: StatusCode,
+    title_key: &str,
+    paragraphs: Vec<String>,
+    links: Vec<(&str, &str)>,
+) -> Response {
+    message_page(
+        v,
+        st,
+        status,
+        Tone::ProblemCallStaff,
+        title_key,
+        paragraphs,
+        links,
+    )
+}
+
+fn message_page(
+    v: Visitor,
+    st: &AppState,
+    status: StatusCode,
+    tone: Tone,
     title_key: &str,
     paragraphs: Vec<String>,
     links: Vec<(&str, &str)>,
@@ -266,10 +340,37 @@ fn message(
     let page = MessagePage {
         p: v.page(st, None),
         title: v.tr.t(title_key).to_string(),
+        tone,
         paragraphs,
         links,
     };
     v.render(status, page)
+}
+
+/// Any path the portal does not know: the portal's own page, in the visitor's language.
+pub async fn not_found(State(st): State<AppState>, v: Visitor) -> Response {
+    let text = v.tr.t("not_found").to_string();
+    message(
+        v,
+        &st,
+        StatusCode::NOT_FOUND,
+        "not_found_title",
+        vec![text],
+        vec![("/login", "sign_in"), ("/help", "help_link")],
+    )
+}
+
+/// A known path asked with a method it does not take (axum adds the `Allow` header).
+pub async fn method_not_allowed(State(st): State<AppState>, v: Visitor) -> Response {
+    let text = v.tr.t("method_not_allowed").to_string();
+    message(
+        v,
+        &st,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed_title",
+        vec![text],
+        vec![("/login", "sign_in"), ("/help", "help_link")],
+    )
 }
 
 fn csrf_failed(v: Visitor, st: &AppState) -> Response {
@@ -345,28 +446,36 @@ pub async fn login_page(State(st): State<AppState>, v: Visitor) -> Response {
     if v.session.is_some() {
         return v.redirect("/account");
     }
-    login_form(v, &st, false)
+    login_form(v, &st, false, String::new())
 }
 
-fn login_form(v: Visitor, st: &AppState, refused: bool) -> Response {
+fn login_form(v: Visitor, st: &AppState, refused: bool, username: String) -> Response {
     let page = LoginPage {
         p: v.page(st, None),
         title: v.tr.t("login_title").to_string(),
         errs: Errors::default(),
         refused,
         username_label: username_label(st),
+        username,
     };
     v.render(StatusCode::OK, page)
 }
 
 /// The sign-in form with field problems (a control character, too long).
-fn login_form_with(v: Visitor, st: &AppState, errs: Errors, _typed: &str) -> Response {
+fn login_form_with(v: Visitor, st: &AppState, errs: Errors, typed: &str) -> Response {
+    // A username with a problem is typed again; one that was fine is kept.
+    let username = if errs.has("username") {
+        String::new()
+    } else {
+        typed.to_string()
+    };
     let page = LoginPage {
         p: v.page(st, None),
         title: v.tr.t("login_title").to_string(),
         errs,
         refused: false,
         username_label: username_label(st),
+        username,
     };
     v.render(StatusCode::UNPROCESSABLE_ENTITY, page)
 }
@@ -415,7 +524,7 @@ pub async fn login(
                 "/account"
             })
         }
-        Ok(LoginOutcome::Refused) => login_form(v, &st, true),
+        Ok(LoginOutcome::Refused) => login_form(v, &st, true, f.username),
         Err(e) => server_error(v, &st, &e),
     }
 }
@@ -454,7 +563,11 @@ async fn account_of(
     }
 }
 
-pub async fn account(State(st): State<AppState>, v: Visitor) -> Response {
+pub async fn account(
+    State(st): State<AppState>,
+    v: Visitor,
+    query: axum::extract::Query<ChangedQuery>,
+) -> Response {
     let (username, c, a) = match account_of(&st, &v).await {
         Ok(Some(found)) => found,
         Ok(None) => return v.redirect("/login"),
@@ -467,6 +580,7 @@ pub async fn account(State(st): State<AppState>, v: Visitor) -> Response {
     let page = AccountPage {
         p: v.page(&st, Some(username)),
         title: v.tr.t("account_title").to_string(),
+        changed: query.changed.is_some(),
         business: c.fields.business_name.clone(),
         contact: c.fields.contact_name.clone(),
         email: c.fields.email.as_deref().map_or(none.clone(), mask_address),
@@ -1104,7 +1218,10 @@ pub async fn result_page(State(st): State<AppState>, v: Visitor) -> Response {
             }
             ("help_sent_title", paras)
         }
-        "none" => ("help_title", vec![tr.t("help_not_sent").to_string()]),
+        "none" => {
+            let text = tr.t("help_not_sent").to_string();
+            return refusal(v, &st, StatusCode::OK, "help_title", vec![text], back);
+        }
         "reset" => ("reset_done_title", vec![tr.t("reset_done").to_string()]),
         "frozen" => ("not_me_title", vec![tr.t("not_me_done").to_string()]),
         "setup_email" | "setup_sms" => (

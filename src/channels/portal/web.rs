@@ -16,6 +16,8 @@ use serde::Deserialize;
 use super::i18n::{Catalog, Lang};
 use crate::app::AppState;
 use crate::clock::duration_ms;
+use crate::config::UsernameKind;
+use crate::domain::phone::PhoneNumber;
 use crate::domain::questions::QUESTIONS;
 use crate::domain::secret::{random_token, token_digest};
 use crate::recovery::FieldError;
@@ -263,12 +265,24 @@ fn removal(base: &str, https: bool) -> Cookie<'static> {
 impl Visitor {
     /// The page context for templates.
     pub fn page(&self, st: &AppState, user: Option<String>) -> PageCtx {
+        let staff_phone = st
+            .settings
+            .staff_phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+            .map(|p| StaffPhone {
+                tel: p.as_str().to_string(),
+                shown: p.national(),
+            });
         PageCtx {
             tr: self.tr,
             lang: self.lang.code(),
             csrf: self.csrf.clone(),
             user,
             city: st.settings.city.name.clone(),
+            username_label: username_label(st.settings.city.username),
+            staff_phone,
+            office_hours: st.settings.staff_office_hours.clone(),
         }
     }
 
@@ -435,6 +449,20 @@ impl Visitor {
     }
 }
 
+/// The catalog key naming the username field: what this city calls its username.
+pub fn username_label(kind: UsernameKind) -> &'static str {
+    match kind {
+        UsernameKind::ContractorNumber => "contractor_number",
+        UsernameKind::LicenseNumber => "license_number",
+    }
+}
+
+/// The Building Division's number, as a `tel:` target and as people write it.
+pub struct StaffPhone {
+    pub tel: String,
+    pub shown: String,
+}
+
 /// What every page template gets.
 pub struct PageCtx {
     pub tr: &'static Catalog,
@@ -443,9 +471,39 @@ pub struct PageCtx {
     /// The username at the top right when signed in.
     pub user: Option<String>,
     pub city: String,
+    /// Catalog key of the username field's label.
+    pub username_label: &'static str,
+    /// Where contractors reach staff (`staff.phone`), when configured.
+    pub staff_phone: Option<StaffPhone>,
+    /// When staff answer (`staff.office_hours`), free text, when configured.
+    pub office_hours: Option<String>,
 }
 
 impl PageCtx {
+    /// The visible label of a form field, for the error summary. `password_label` is the
+    /// password field's label on this page ("Password" or "New password").
+    pub fn field_label(&self, field: &str, password_label: &str) -> &'static str {
+        let key = match field {
+            "username" => self.username_label,
+            "password" if password_label == "new_password" => "new_password",
+            "password" => "password",
+            "confirm" => "confirm_password",
+            "question" => "security_question",
+            "answer" => "answer",
+            "answer_again" => "answer_again",
+            "license_number" => "license_number",
+            "business_name" => "business",
+            "contact_name" => "contact",
+            "phone" => "phone",
+            "email" => "email",
+            "workers_comp_policy" => "workers_comp_policy",
+            "workers_comp_expires" => "workers_comp_expires",
+            "number" => "contractor_or_license",
+            _ => "",
+        };
+        if key.is_empty() { "" } else { self.tr.t(key) }
+    }
+
     /// Security questions in this page's language, with the selected one marked.
     pub fn question_options(&self, selected: &str) -> Vec<(&'static str, &'static str, bool)> {
         QUESTIONS
@@ -478,6 +536,21 @@ impl Errors {
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+    /// One entry per field in error, in the order the errors were found (the form's order):
+    /// the field's id and its messages joined, for the summary at the top of the page.
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        let mut fields: Vec<(&'static str, String)> = Vec::new();
+        for (field, message) in &self.0 {
+            match fields.iter_mut().find(|(f, _)| f == field) {
+                Some((_, text)) => {
+                    text.push(' ');
+                    text.push_str(message);
+                }
+                None => fields.push((field, message.clone())),
+            }
+        }
+        fields
     }
 }
 
