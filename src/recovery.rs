@@ -609,6 +609,34 @@ impl Recovery<'_> {
         Ok(())
     }
 
+    /// Starts a send of `kind` to `destination`: a write transaction, the contractor's account
+    /// (made now for a roster contractor who never signed in), refused when frozen, and one
+    /// send spent from the budgets. On refusal the transaction is rolled back and the answer
+    /// is what to tell the channel.
+    async fn begin_send(
+        &self,
+        contractor: &Contractor,
+        kind: &str,
+        destination: &str,
+        now: Millis,
+    ) -> Result<std::result::Result<(Tx, Account), SendOutcome>> {
+        let mut tx = self.st.store.begin_write().await?;
+        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
+        if account.is_frozen() {
+            tx.rollback().await?;
+            return Ok(Err(SendOutcome::NoDestination));
+        }
+        if !self
+            .spend_send_budget(&mut tx, kind, account.id, destination, now)
+            .await?
+        {
+            tx.rollback().await?;
+            tracing::info!(contractor = %contractor.fields.contractor_number, kind, "send throttled");
+            return Ok(Err(SendOutcome::TooSoon));
+        }
+        Ok(Ok((tx, account)))
+    }
+
     /// Spends one send of `kind` from the account's budget and the destination's, in the
     /// caller's transaction: false (and nothing spent once it rolls back) when either is used
     /// up. The check and the spend are one statement per budget, so parallel requests cannot
@@ -647,20 +675,13 @@ impl Recovery<'_> {
             return Ok(SendOutcome::NoDestination);
         };
         let now = self.now();
-        let mut tx = self.st.store.begin_write().await?;
-        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
-        if account.is_frozen() {
-            tx.rollback().await?;
-            return Ok(SendOutcome::NoDestination);
-        }
-        if !self
-            .spend_send_budget(&mut tx, "reset_link", account.id, email.as_str(), now)
+        let (mut tx, account) = match self
+            .begin_send(contractor, "reset_link", email.as_str(), now)
             .await?
         {
-            tx.rollback().await?;
-            tracing::info!(contractor = %contractor.fields.contractor_number, "reset link throttled");
-            return Ok(SendOutcome::TooSoon);
-        }
+            Ok(started) => started,
+            Err(refused) => return Ok(refused),
+        };
         // A newer link voids the older ones.
         accounts::void_pending_secrets(&mut tx, contractor.id, now).await?;
         let token = random_token(32);
@@ -1115,27 +1136,14 @@ impl Recovery<'_> {
         else {
             return Ok(SendOutcome::NoDestination);
         };
-        let now = self.now();
-        let mut tx = self.st.store.begin_write().await?;
-        let account = accounts::ensure(&mut tx, contractor.id, now).await?;
-        if account.is_frozen() {
-            tx.rollback().await?;
-            return Ok(SendOutcome::NoDestination);
-        }
-        if !self
-            .spend_send_budget(
-                &mut tx,
-                "temporary_password",
-                account.id,
-                phone.as_str(),
-                now,
-            )
+        let (tx, account) = match self
+            .begin_send(contractor, "temporary_password", phone.as_str(), self.now())
             .await?
         {
-            tx.rollback().await?;
-            tracing::info!(contractor = %contractor.fields.contractor_number, "temporary password throttled");
-            return Ok(SendOutcome::TooSoon);
-        }
+            Ok(started) => started,
+            Err(refused) => return Ok(refused),
+        };
+        // Spent before the argon2 work, in its own short transaction.
         tx.commit().await?;
         let temp = SecretString::from(temporary_password());
         let hash = self.st.hasher.hash(&temp).await?;

@@ -3,79 +3,33 @@
 //! errors nobody was taken to, a kiosk that said "call" without a number, a silent account page
 //! after the forced change, and a focus ring too faint to see.
 
-use std::time::Duration;
-
-use helpline::clock::SharedClock;
-use helpline::roster;
 use mail_parser::MessageParser;
 
 use crate::common::browser::{Browser, Page};
-use crate::common::smtp::{Mode, SmtpSink};
-use crate::common::twilio::TwilioStandIn;
-use crate::common::{TestApp, logs};
+use crate::portal::{GOOD, Portal, temporary_password_in};
 
-const ROSTER: &str = "\
-contractor_number,license_number,business_name,contact_name,phone,alt_phone,email
-C-1001,B-884512,Front Range Roofing,Pat Alvarez,(303) 658-2075,,pat@frontrange-roofing.example
-C-1002,C10-77231,Mile High Electric,Sam Okafor,303.555.0142,,sam@milehigh.example
-";
-
-const GOOD: &str = "Gr4vel-Tr8ck";
-
-/// The app with real SMTP, the Twilio stand-in and a small roster (as in `portal.rs`).
-struct Portal {
-    app: TestApp,
-    smtp: SmtpSink,
-    twilio: TwilioStandIn,
+/// What these tests add to the shared portal set-up.
+trait AsContractor {
+    /// A browser whose language is Spanish.
+    fn spanish(&self) -> Browser;
+    /// Signs C-1001 in with a temporary password texted from the kiosk; the browser is then
+    /// at the forced change. Returns the temporary password.
+    async fn at_forced_change(&self, b: &mut Browser) -> String;
 }
 
-impl Portal {
-    async fn start() -> Portal {
-        Self::start_with(|_| {}).await
-    }
-
-    async fn start_with(adjust: impl FnOnce(&mut helpline::config::Settings)) -> Portal {
-        logs::capture();
-        let smtp = SmtpSink::start(Mode::Accept).await;
-        let twilio = TwilioStandIn::start().await;
-        let smtp_url = smtp.url();
-        let app = TestApp::spawn_with(|s| {
-            s.mail.dir = None;
-            s.mail.smtp_url = Some(smtp_url.into());
-            twilio.configure(s);
-            s.city.name = "Westminster".into();
-            s.response_floor = Duration::from_millis(20);
-            s.forgot_deadline = Duration::from_millis(50);
-            adjust(s);
-        })
-        .await;
-        let clock: SharedClock = app.clock.clone();
-        roster::import(&app.state.store, &clock, ROSTER.as_bytes(), None)
-            .await
-            .expect("roster");
-        Portal { app, smtp, twilio }
-    }
-
-    fn browser(&self) -> Browser {
-        Browser::new(&self.app.base)
-    }
-
+impl AsContractor for Portal {
     fn spanish(&self) -> Browser {
         let mut b = self.browser();
         b.accept_language = Some("es-MX,es;q=0.9".into());
         b
     }
 
-    /// Signs C-1001 in with a temporary password texted from the kiosk; the browser is then
-    /// at the forced change. Returns the temporary password.
     async fn at_forced_change(&self, b: &mut Browser) -> String {
         b.post("/help", &[("number", "C-1001"), ("phone", "3036582075")])
             .await;
         b.post("/help/send", &[("destination", "sms")]).await;
         let sent = self.twilio.wait_for(1).await;
-        let body = sent[0].field("Body").expect("body");
-        let at = body.find("password is ").expect("a temporary password") + "password is ".len();
-        let temp = body[at..at + 9].to_string();
+        let temp = temporary_password_in(sent[0].field("Body").expect("body"));
         let page = b
             .post("/login", &[("username", "C-1001"), ("password", &temp)])
             .await;

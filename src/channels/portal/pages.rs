@@ -919,32 +919,7 @@ pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Response {
 
 /// The static code matching a stored one (codes come from a closed set).
 fn code_of(code: &str) -> &'static str {
-    const CODES: &[&str] = &[
-        "required",
-        "too_long_field",
-        "control_chars",
-        "invalid_phone",
-        "invalid_email",
-        "invalid_date",
-        "expired_date",
-        "try_later",
-        "mismatch",
-        "unknown_question",
-        "answer_too_short",
-        "answers_differ",
-        "too_short",
-        "too_long",
-        "no_digit",
-        "no_lower",
-        "no_upper",
-        "no_special",
-        "common",
-        "contains_username",
-        "contains_license",
-        "contains_city",
-        "reuses_temporary",
-    ];
-    CODES
+    super::i18n::ERROR_CODES
         .iter()
         .find(|c| **c == code)
         .copied()
