@@ -12,5 +12,6 @@ mod ops;
 mod outbox;
 mod portal;
 mod portal_ux;
+mod races;
 mod roster;
 mod sms_out;

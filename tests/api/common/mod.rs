@@ -1,6 +1,12 @@
 //! Test scaffolding: a fresh database per test (SQLite by default, PostgreSQL when
 //! `HELPLINE_TEST_DATABASE_URL` names a server), the app on `127.0.0.1:0`, a real SMTP server
 //! on loopback, and the `helpline` binary.
+//!
+//! The first database a test process opens is announced on stderr ("helpline tests: database
+//! = sqlite|postgres"), past libtest's output capture, so every run says what it ran on. With
+//! `HELPLINE_TEST_REQUIRE_POSTGRES=1` (set by `.ci/run` for its PostgreSQL run) a missing or
+//! non-PostgreSQL `HELPLINE_TEST_DATABASE_URL` fails every test that needs a database instead
+//! of quietly falling back to SQLite.
 
 #![allow(dead_code)]
 
@@ -10,8 +16,9 @@ pub mod outbox;
 pub mod smtp;
 pub mod twilio;
 
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use helpline::app::{AppState, Application, Overrides};
@@ -24,6 +31,49 @@ use tempfile::TempDir;
 /// 2026-01-05 09:00:00 UTC: tests start their clocks here.
 pub const T0: i64 = 1_767_603_600_000;
 
+/// The server the suite runs on when set (an admin URL: each test creates its own database).
+pub const DATABASE_URL_VAR: &str = "HELPLINE_TEST_DATABASE_URL";
+/// When `1`, the suite refuses to run on anything but PostgreSQL.
+pub const REQUIRE_POSTGRES_VAR: &str = "HELPLINE_TEST_REQUIRE_POSTGRES";
+
+/// The database URL the suite was asked to use, if any.
+pub fn asked_database_url() -> Option<String> {
+    std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// True when the run must be on PostgreSQL (`HELPLINE_TEST_REQUIRE_POSTGRES=1`).
+pub fn postgres_required() -> bool {
+    std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v.trim() == "1")
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` without its password, for printing.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(None);
+            }
+            u.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
+/// Says once per test process which database the tests run on. Written to the real stderr:
+/// libtest captures `eprintln!` of passing tests.
+fn announce(line: impl FnOnce() -> String) {
+    static SAID: OnceLock<()> = OnceLock::new();
+    SAID.get_or_init(|| {
+        let _ = writeln!(std::io::stderr().lock(), "{}", line());
+    });
+}
+
 /// A database of its own for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
 pub struct TestDb {
     url: String,
@@ -35,8 +85,25 @@ impl TestDb {
     pub async fn new() -> TestDb {
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temp dir");
-        match std::env::var("HELPLINE_TEST_DATABASE_URL") {
-            Ok(admin) if !admin.is_empty() => {
+        let asked = asked_database_url();
+        if postgres_required() && !asked.as_deref().is_some_and(is_postgres_url) {
+            panic!(
+                "{REQUIRE_POSTGRES_VAR}=1 but {DATABASE_URL_VAR} is {}: this run must be on \
+                 PostgreSQL (set {DATABASE_URL_VAR}=postgres://user@host:port/db), not fall \
+                 back to SQLite",
+                asked
+                    .as_deref()
+                    .map_or_else(|| "not set".to_string(), without_password)
+            );
+        }
+        match asked {
+            Some(admin) => {
+                announce(|| {
+                    format!(
+                        "helpline tests: database = postgres ({})",
+                        without_password(&admin)
+                    )
+                });
                 let name = format!("helpline_t_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::AnyConnection::connect(&admin)
                     .await
@@ -52,7 +119,8 @@ impl TestDb {
                     pg: Some((admin, name)),
                 }
             }
-            _ => {
+            None => {
+                announce(|| "helpline tests: database = sqlite (a new file per test)".into());
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
                 TestDb { url, dir, pg: None }
             }
