@@ -8,6 +8,7 @@ mod common;
 mod config_cli;
 mod guard;
 mod hardening;
+mod limiter;
 mod ops;
 mod outbox;
 mod portal;

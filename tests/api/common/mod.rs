@@ -183,7 +183,13 @@ pub fn test_clock() -> Arc<ManualClock> {
     ManualClock::starting_at(T0)
 }
 
-/// The app on a random loopback port, served in the background.
+/// The per-source limiter of a test app unless the test sets it: tests send many requests
+/// from 127.0.0.1, and only tests of the limiter itself may be refused by it.
+pub const LIMITER_OUT_OF_THE_WAY: u32 = 10_000;
+
+/// The app on a random loopback port, served in the background. Unless the test set the
+/// per-source limiter itself, dropping the app fails the test if the limiter refused anything:
+/// a refusal must come from the rule under test.
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
@@ -191,6 +197,7 @@ pub struct TestApp {
     pub db: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    limiter_under_test: bool,
 }
 
 impl TestApp {
@@ -202,7 +209,11 @@ impl TestApp {
         let db = TestDb::new().await;
         let mut settings = db.settings();
         settings.mail.dir = Some(db.dir().join("mail"));
+        settings.guard.per_source_burst = LIMITER_OUT_OF_THE_WAY;
+        settings.guard.per_source_per_minute = LIMITER_OUT_OF_THE_WAY;
         adjust(&mut settings);
+        let limiter_under_test = settings.guard.per_source_burst < LIMITER_OUT_OF_THE_WAY
+            || settings.guard.per_source_per_minute < LIMITER_OUT_OF_THE_WAY;
         let clock = test_clock();
         let shared: SharedClock = clock.clone();
         let app = Application::build(
@@ -228,6 +239,7 @@ impl TestApp {
             db,
             stop: Some(tx),
             served: Some(served),
+            limiter_under_test,
         }
     }
 
@@ -246,6 +258,18 @@ impl TestApp {
                 .expect("app stops within 30 s")
                 .expect("serve task"),
             None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let refused = self.state.metrics.throttled.get();
+        if refused > 0 && !self.limiter_under_test && !std::thread::panicking() {
+            panic!(
+                "the per-source limiter refused {refused} request(s) in a test that is not \
+                 about it: a refusal must come from the rule under test"
+            );
         }
     }
 }
@@ -282,4 +306,69 @@ pub fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
+}
+
+/// Posts `fields` (with `csrf`) to `path` carrying the browser's cookies and, when given, an
+/// `X-Forwarded-For` header: a client behind a proxy. Follows nothing; the browser keeps no
+/// cookie from the answer.
+pub async fn post_forwarded(
+    base: &str,
+    b: &browser::Browser,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    forwarded_for: Option<&str>,
+) -> browser::Page {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    let cookies = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut req = http()
+        .post(format!("{base}{path}"))
+        .header(reqwest::header::COOKIE, cookies)
+        .form(&form);
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.text().await.expect("body");
+    browser::Page {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The value of an unlabelled counter or gauge (`helpline_throttled_total`, …) on /metrics.
+pub async fn metric(base: &str, name: &str) -> f64 {
+    let text = http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not on /metrics:\n{text}"))
+}
+
+/// A refusal page with what may differ between two refusals put aside: the username typed
+/// (the page keeps it in its field) and the browser's own form token.
+pub fn same_page_but_typed(page: &browser::Page, user: &str) -> String {
+    let body = page
+        .body
+        .replace(&format!("value=\"{user}\""), "value=\"(typed)\"");
+    match browser::csrf_in(&body) {
+        Some(token) => body.replace(&token, "(token)"),
+        None => body,
+    }
 }
