@@ -144,7 +144,7 @@ async fn temporary_passwords_are_throttled_per_account_and_a_day() {
 }
 
 /// Item 3: parallel posts of /help/send after one verification sent five texts.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_verification_sends_once_even_when_posted_in_parallel() {
     let p = Portal::start().await;
     let mut b = p.browser();
@@ -386,7 +386,7 @@ async fn the_worker_drops_a_message_whose_recipient_is_no_longer_on_record() {
 }
 
 /// Item 6: six parallel sends gave six emails and five live links (the cap is 5 a day).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_reset_requests_send_one_link() {
     let p = Portal::start().await;
     p.with_password("C-1001", OLD).await;
@@ -636,7 +636,7 @@ async fn switching_language_keeps_the_contractors_place() {
 
 /// The send budget itself, straight against the store: six writers that hold their
 /// transactions open while they race for the last send of an existing row. One wins.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn six_writers_racing_for_one_send_leave_one_winner() {
     use helpline::store::budgets::{self, Budget};
     let db = crate::common::TestDb::new().await;
