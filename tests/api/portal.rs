@@ -109,6 +109,26 @@ pub(crate) async fn login(b: &mut Browser, user: &str, password: &str) -> Page {
         .await
 }
 
+/// A sign-in that was refused: the form again with the one message for every refusal, and no
+/// session.
+#[track_caller]
+pub(crate) fn assert_refused(page: &Page, why: &str) {
+    assert_eq!(page.status, 200, "{why}: {:?}", page.location());
+    assert!(
+        page.body
+            .contains("The username or password is not correct"),
+        "{why}: {}",
+        page.body
+    );
+    assert!(
+        !page
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("helpline_session=") && !c.contains("Max-Age=0")),
+        "{why}: a session was started"
+    );
+}
+
 pub(crate) fn reset_token(text: &str) -> String {
     let start = text.find("/reset/").expect("a reset link") + "/reset/".len();
     text[start..start + 64].to_string()
@@ -213,12 +233,24 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
     assert!(answer.starts_with("$argon2id$") && !answer.to_lowercase().contains("rex"));
 
     // Signed out, the temporary password no longer works; the new one does.
+    let session = b
+        .cookies
+        .get("helpline_session")
+        .cloned()
+        .expect("signed in");
     let page = b.post("/logout", &[]).await;
     assert_eq!(page.location(), Some("/login"));
-    assert_eq!(
-        login(&mut b, "C-1001", &temp).await.status,
-        200,
-        "temporary password refused"
+    assert!(
+        !b.cookies.contains_key("helpline_session"),
+        "the cookie is removed"
+    );
+    // The old cookie, replayed, is dead on the server too.
+    let mut replay = p.browser();
+    replay.cookies.insert("helpline_session".into(), session);
+    assert_eq!(replay.get("/account").await.location(), Some("/login"));
+    assert_refused(
+        &login(&mut b, "C-1001", &temp).await,
+        "temporary password refused",
     );
     let page = login(&mut b, "C-1001", GOOD).await;
     assert_eq!(page.location(), Some("/account"));
@@ -242,13 +274,29 @@ fn reset_or_none(text: &str) -> String {
         .map_or_else(|| "\u{0}".into(), |i| text[i + 8..i + 8 + 64].to_string())
 }
 
+/// This test's logs hold none of `secrets`, no link with its token, and no temporary password.
 pub(crate) fn assert_logs_clean(secrets: &[&str]) {
     let logs = logs::captured();
-    assert!(!logs.is_empty(), "logs were captured");
+    assert!(
+        logs.contains("finished processing request"),
+        "this test's requests were logged and captured"
+    );
     for s in secrets {
         assert!(!logs.contains(s), "«{s}» reached the logs");
     }
-    assert!(!logs.contains("/reset/0") && !logs.contains("password is "));
+    for path in ["/reset/", "/not-me/"] {
+        for (at, _) in logs.match_indices(path) {
+            let next = logs[at + path.len()..].chars().next();
+            assert!(
+                !next.is_some_and(|c| c.is_ascii_hexdigit()),
+                "a link with its token reached the logs: {}",
+                &logs[at..(at + 80).min(logs.len())]
+            );
+        }
+    }
+    for phrase in ["password is ", "contraseña temporal es"] {
+        assert!(!logs.contains(phrase), "«{phrase}…» reached the logs");
+    }
 }
 
 #[tokio::test]
@@ -316,11 +364,7 @@ async fn forgot_email_link_reset_then_sign_in() {
         Some("/login"),
         "other sessions ended"
     );
-    assert_eq!(
-        login(&mut b, "C-1001", OLD).await.status,
-        200,
-        "old password refused"
-    );
+    assert_refused(&login(&mut b, "C-1001", OLD).await, "old password refused");
     assert_eq!(
         login(&mut b, "C-1001", GOOD).await.location(),
         Some("/account")
@@ -346,14 +390,48 @@ async fn the_forgot_page_is_the_same_whatever_the_username() {
     let p = Portal::start().await;
     p.with_password("C-1001", OLD).await;
     let mut b = p.browser();
-    let known = b.post("/forgot", &[("username", "C-1001")]).await;
-    let unknown = b.post("/forgot", &[("username", "C-9999")]).await;
-    let no_account = b.post("/forgot", &[("username", "C-1002")]).await;
-    for page in [&unknown, &no_account] {
-        assert_eq!(page.status, known.status);
-        assert_eq!(page.location(), known.location());
-        assert_eq!(page.body, known.body);
+    // A name with an email on record, a name nobody has, and a contractor with no email.
+    let mut pages = Vec::new();
+    for name in ["C-1001", "C-9999", "C-1003"] {
+        let answer = b.post("/forgot", &[("username", name)]).await;
+        assert_eq!(answer.status, 303, "{name}");
+        let to = answer.location().expect("a redirect").to_string();
+        let page = b.get(&to).await;
+        assert_eq!(page.status, 200, "{name}");
+        pages.push((name, answer, to, page));
     }
+    let (_, known, known_to, known_page) = &pages[0];
+    assert!(
+        known_page.body.contains("is on its way"),
+        "{}",
+        known_page.body
+    );
+    for (name, answer, to, page) in &pages[1..] {
+        assert_eq!(to, known_to, "{name}");
+        assert_eq!(answer.body, known.body, "{name}");
+        assert_eq!(page.body, known_page.body, "{name}: the page shown");
+        let cookie_names = |p: &Page| {
+            p.set_cookies()
+                .iter()
+                .map(|c| c.split('=').next().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cookie_names(answer), cookie_names(known), "{name}");
+    }
+    // Only the known name got a link.
+    let recipients: Vec<String> = sqlx::query_scalar("SELECT recipient FROM outbox")
+        .fetch_all(p.app.state.store.pool())
+        .await
+        .expect("outbox");
+    assert_eq!(
+        recipients,
+        vec!["pat@frontrange-roofing.example".to_string()]
+    );
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reset_tokens")
+        .fetch_one(p.app.state.store.pool())
+        .await
+        .expect("links");
+    assert_eq!(links, 1, "no link was made for the other names");
 }
 
 #[tokio::test]
@@ -422,6 +500,23 @@ async fn reset_links_are_single_use_even_when_submitted_twice_at_once() {
     let mut statuses = [a.status, b2.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 410], "exactly one wins");
+    let (won, lost) = if a.status == 200 {
+        (GOOD, "Other-Pa55")
+    } else {
+        ("Other-Pa55", GOOD)
+    };
+    // The winner's password is the one in force; the loser's and the old one are not.
+    let mut b = p.browser();
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_refused(&login(&mut b, "C-1001", lost).await, "the losing password");
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_refused(&login(&mut b, "C-1001", OLD).await, "the old password");
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        login(&mut b, "C-1001", won).await.location(),
+        Some("/account"),
+        "the winning password"
+    );
     let used: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM reset_tokens WHERE used_at IS NOT NULL AND purpose = 'reset'",
     )
@@ -744,7 +839,10 @@ async fn registering_with_a_roster_match_sends_a_setup_link_on_record_and_signs_
         "nobody is signed in"
     );
     // The attacker's password was discarded: it signs nobody in.
-    assert_eq!(login(&mut attacker, "C-1001", GOOD).await.status, 200);
+    assert_refused(
+        &login(&mut attacker, "C-1001", GOOD).await,
+        "the attacker's password",
+    );
     let id = p.contractor_id("C-1001").await;
     let account = accounts::by_contractor(p.app.state.store.pool(), id)
         .await
@@ -794,10 +892,9 @@ async fn registering_with_a_roster_match_sends_a_setup_link_on_record_and_signs_
     let texts = p.twilio.wait_for(2).await;
     assert_eq!(texts[1].field("To"), Some("+13035550177"));
     assert!(texts[1].field("Body").expect("body").contains("temporary"));
-    assert_eq!(
-        login(&mut p.browser(), "C-1003", GOOD).await.status,
-        200,
-        "the typed password does not work"
+    assert_refused(
+        &login(&mut p.browser(), "C-1003", GOOD).await,
+        "the typed password does not work",
     );
 
     // Unmatched: kept for staff with a ticket, the secrets hashed.
@@ -864,6 +961,18 @@ async fn registration_mismatches_count_like_kiosk_failures() {
         200,
         "refused, not sent on: {:?}",
         page.location()
+    );
+    assert!(
+        page.body.contains("We could not verify those details"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("helpline_help=")),
+        "no verification is held"
     );
     assert_eq!(
         crate::common::outbox::queued_count(&p.app.state.store).await,
@@ -935,11 +1044,7 @@ async fn this_wasnt_me_freezes_the_account_and_opens_an_urgent_ticket() {
     let page = owner.post(&path, &[]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Your account is frozen"));
-    assert_eq!(
-        login(&mut b, "C-1001", GOOD).await.status,
-        200,
-        "frozen: refused"
-    );
+    assert_refused(&login(&mut b, "C-1001", GOOD).await, "frozen: refused");
     let open = tickets::open_tickets(p.app.state.store.pool())
         .await
         .expect("tickets");
