@@ -371,3 +371,52 @@ async fn demo_serves_and_its_printed_login_works() {
     let status = child.exited(CHILD_LIMIT).await;
     assert!(status.success(), "{status:?}");
 }
+
+/// The README documents what exists: every `GET /…` or `POST /…` it names is served, or the
+/// line that names it says it is coming.
+#[tokio::test]
+async fn every_route_the_readme_names_is_served_or_marked_coming() {
+    let readme = include_str!("../../README.md");
+    let app = TestApp::spawn().await;
+    let client = http();
+    let mut checked = 0;
+    let mut coming = Vec::new();
+    // A route may be named in one line and said to be coming in the next.
+    let lines: Vec<&str> = readme.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        for method in ["GET", "POST"] {
+            for (at, _) in line.match_indices(&format!("`{method} /")) {
+                let rest = &line[at + method.len() + 2..];
+                let path = &rest[..rest.find('`').expect("a closing backtick")];
+                if path.contains('{') {
+                    continue;
+                }
+                let url = app.url(path);
+                let res = match method {
+                    "GET" => client.get(url),
+                    _ => client.post(url),
+                }
+                .send()
+                .await
+                .expect("request");
+                checked += 1;
+                let around = lines[n.saturating_sub(1)..(n + 3).min(lines.len())].join(" ");
+                if matches!(res.status().as_u16(), 404 | 405) {
+                    coming.push(path.to_string());
+                    assert!(
+                        around.contains("coming") && around.contains("not served yet"),
+                        "the README names {method} {path}, which is not served (line {}): {line}",
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 5, "the README's routes were found: {checked}");
+    for path in ["/email/inbound", "/twilio/sms/status"] {
+        assert!(
+            coming.iter().any(|c| c == path),
+            "{path} is named as coming: {coming:?}"
+        );
+    }
+}

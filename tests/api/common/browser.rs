@@ -66,13 +66,20 @@ impl Browser {
                 continue;
             };
             // As a browser does: a `__Host-` cookie without Secure and `Path=/`, or with a
-            // Domain, is ignored, removal included. A test would see the cookie linger.
+            // Domain, is ignored, removal included, and so is a `__Secure-` one without
+            // Secure. A test would see the cookie linger.
+            let attrs: Vec<String> = text
+                .split(';')
+                .skip(1)
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect();
+            if name.trim().starts_with("__Secure-") {
+                assert!(
+                    attrs.iter().any(|a| a == "secure"),
+                    "a browser would ignore this __Secure- cookie: {text}"
+                );
+            }
             if name.trim().starts_with("__Host-") {
-                let attrs: Vec<String> = text
-                    .split(';')
-                    .skip(1)
-                    .map(|a| a.trim().to_ascii_lowercase())
-                    .collect();
                 assert!(
                     attrs.iter().any(|a| a == "secure")
                         && attrs.iter().any(|a| a == "path=/")

@@ -405,12 +405,19 @@ pub async fn every_stored_value(store: &Store, postgres: bool) -> Vec<(String, S
     assert!(columns.len() > 20, "the schema was read: {columns:?}");
     let mut values = Vec::new();
     for (table, column) in columns {
-        let rows: Vec<Option<String>> = sqlx::query_scalar(&format!(
-            "SELECT CAST(\"{column}\" AS TEXT) FROM \"{table}\""
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap_or_else(|e| panic!("read {table}.{column}: {e}"));
+        let text = if postgres {
+            format!("CAST(\"{column}\" AS TEXT)")
+        } else {
+            format!(
+                "CASE WHEN typeof(\"{column}\") = 'blob' THEN hex(\"{column}\") \
+                 ELSE CAST(\"{column}\" AS TEXT) END"
+            )
+        };
+        let rows: Vec<Option<String>> =
+            sqlx::query_scalar(&format!("SELECT {text} FROM \"{table}\""))
+                .fetch_all(pool)
+                .await
+                .unwrap_or_else(|e| panic!("read {table}.{column}: {e}"));
         for v in rows.into_iter().flatten() {
             values.push((table.clone(), column.clone(), v));
         }
