@@ -205,8 +205,17 @@ impl Application {
 pub fn email_transport(settings: &Settings) -> Result<Arc<dyn EmailTransport>, StartError> {
     use secrecy::ExposeSecret;
     if let Some(url) = &settings.mail.smtp_url {
-        let t = SmtpTransport::from_url(url.expose_secret(), settings.mail.pool_size)
-            .map_err(|e| StartError::Mail(e.to_string()))?;
+        let (url, pool) = (url.expose_secret(), settings.mail.pool_size);
+        let t = match &settings.mail.tls_ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| StartError::Mail(format!("{}: {e}", path.display())))?;
+                SmtpTransport::from_url_trusting(url, pool, &pem).map_err(StartError::Mail)?
+            }
+            None => {
+                SmtpTransport::from_url(url, pool).map_err(|e| StartError::Mail(e.to_string()))?
+            }
+        };
         return Ok(Arc::new(t));
     }
     if let Some(dir) = &settings.mail.dir {

@@ -98,12 +98,16 @@ pub enum VerifyError {
 pub async fn verify(pool: &AnyPool) -> Result<i64, VerifyError> {
     let mut expected_prev = GENESIS.to_string();
     let mut last = 0i64;
+    // Read from the lowest sequence number there is, not from 1: a row slipped in below the
+    // first event (0 or negative) must be seen to be named.
+    let mut cursor = i64::MIN;
     loop {
-        let page = rows::page(pool, last, 1000).await?;
+        let page = rows::page(pool, cursor, 1000).await?;
         if page.is_empty() {
             break;
         }
         for row in page {
+            cursor = row.seq;
             if row.seq != last + 1 {
                 return Err(ChainBreak::Missing {
                     seq: row.seq,

@@ -399,32 +399,28 @@ async fn demo() -> Result<(), Failure> {
 }
 
 /// Gives a sample contractor a temporary password (a day long) so the demo can show the
-/// forced change.
+/// forced change; issued and audited like any other (`helpline audit verify` counts it).
 async fn demo_temporary_password(
     store: &Store,
     clock: &SharedClock,
     number: &str,
 ) -> Result<String, Failure> {
-    use crate::store::{accounts, contractors};
-    let contractor = contractors::by_number(store.pool(), number)
+    use secrecy::ExposeSecret;
+    let contractor = crate::store::contractors::by_number(store.pool(), number)
         .await
         .map_err(other)?
         .ok_or_else(|| other("the sample roster lacks its first contractor"))?;
-    let temp = crate::domain::secret::temporary_password();
-    let hash = Hasher::new(1)
-        .hash(&SecretString::from(temp.clone()))
-        .await
-        .map_err(other)?;
-    let now = clock.now_ms();
-    let mut tx = store.begin_write().await.map_err(other)?;
-    let account = accounts::ensure(&mut tx, contractor.id, now)
-        .await
-        .map_err(other)?;
-    accounts::set_temporary(&mut tx, account.id, &hash, now + 24 * 3600 * 1000, now)
-        .await
-        .map_err(other)?;
-    tx.commit().await.map_err(other)?;
-    Ok(temp)
+    let temp = crate::recovery::issue_temporary_password(
+        store,
+        &Hasher::new(1),
+        &contractor,
+        std::time::Duration::from_secs(24 * 3600),
+        "cli",
+        clock.now_ms(),
+    )
+    .await
+    .map_err(other)?;
+    Ok(temp.expose_secret().to_string())
 }
 
 const DEMO_ROSTER: &str = include_str!("../demo/roster.csv");

@@ -52,6 +52,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HELPLINE_PUBLIC_URL", "public_url"),
     ("HELPLINE_DATABASE_URL", "database_url"),
     ("HELPLINE_SMTP_URL", "mail.smtp_url"),
+    ("HELPLINE_SMTP_TLS_CA_FILE", "mail.tls_ca_file"),
     ("HELPLINE_MAIL_FROM", "mail.from"),
     ("HELPLINE_INBOUND_TOKEN", "mail.inbound_token"),
     ("HELPLINE_TWILIO_ACCOUNT_SID", "twilio.account_sid"),
@@ -126,6 +127,9 @@ pub struct MailSettings {
     pub inbound_token: Option<SecretString>,
     /// Largest number of pooled SMTP connections.
     pub pool_size: u32,
+    /// PEM certificate(s) of a private CA to trust, besides the public roots, for the SMTP
+    /// server's certificate: a city relay whose certificate comes from an internal CA.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Twilio's REST API and webhooks.
@@ -264,6 +268,7 @@ struct RawMail {
     from: Option<String>,
     inbound_token: Option<String>,
     pool_size: Option<u32>,
+    tls_ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -454,6 +459,31 @@ impl Settings {
         if pool_size == 0 {
             problem("mail.pool_size", "must be at least 1".into());
         }
+        let tls_ca_file = pick("mail.tls_ca_file", raw.mail.tls_ca_file).map(PathBuf::from);
+        if let Some(path) = &tls_ca_file {
+            match std::fs::read(path) {
+                Err(e) => problem(
+                    "mail.tls_ca_file",
+                    format!("cannot read {}: {e}", path.display()),
+                ),
+                Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                    problem(
+                        "mail.tls_ca_file",
+                        format!("{} holds no PEM certificate", path.display()),
+                    )
+                }
+                Ok(_) => {}
+            }
+            if let Some(url) = &smtp_url
+                && !crate::mail::uses_tls(url)
+            {
+                problem(
+                    "mail.tls_ca_file",
+                    "is set but mail.smtp_url uses no TLS: use smtps://… or smtp://…?tls=required"
+                        .into(),
+                );
+            }
+        }
 
         let sid = pick("twilio.account_sid", raw.twilio.account_sid);
         let token = pick("twilio.auth_token", raw.twilio.auth_token).map(SecretString::from);
@@ -615,6 +645,7 @@ impl Settings {
                 inbound_token: pick("mail.inbound_token", raw.mail.inbound_token)
                     .map(SecretString::from),
                 pool_size,
+                tls_ca_file,
             },
             twilio: TwilioSettings {
                 account_sid: sid,

@@ -1386,6 +1386,39 @@ impl Recovery<'_> {
     }
 }
 
+/// Gives a contractor a temporary password that is handed over by the caller rather than
+/// sent (the demo prints it): the account is made if need be, and the password is set and
+/// audited in one transaction, as the kiosk's text does. Returns the password.
+pub async fn issue_temporary_password(
+    store: &crate::store::Store,
+    hasher: &crate::passwords::Hasher,
+    contractor: &Contractor,
+    lifetime: Duration,
+    channel: &str,
+    now: Millis,
+) -> Result<SecretString> {
+    let temp = SecretString::from(temporary_password());
+    let hash = hasher.hash(&temp).await?;
+    let mut tx = store.begin_write().await?;
+    let account = accounts::ensure(&mut tx, contractor.id, now).await?;
+    accounts::set_temporary(&mut tx, account.id, &hash, now + duration_ms(lifetime), now).await?;
+    let subject = format!("contractor:{}", contractor.fields.contractor_number);
+    audit::append(
+        &mut tx,
+        &AuditEvent {
+            actor: channel,
+            action: "temporary_password_issued",
+            subject: &subject,
+            channel,
+            detail: format!("handed over by {channel}"),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(temp)
+}
+
 /// `YYYY-MM-DD` as (year, month, day), checked.
 fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let mut parts = s.split('-');

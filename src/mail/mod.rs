@@ -25,3 +25,9 @@ pub fn check_smtp_url(url: &str) -> Result<(), String> {
             )
         })
 }
+
+/// Whether a lettre SMTP URL asks for TLS (`smtps://`, or `smtp://` with `tls=required` or
+/// `tls=opportunistic`).
+pub fn uses_tls(url: &str) -> bool {
+    transport::tls_mode(url).is_some()
+}

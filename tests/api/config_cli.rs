@@ -152,3 +152,41 @@ fn an_unknown_command_fails_with_usage() {
     assert_ne!(code, 0);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+#[test]
+fn a_relay_ca_file_must_be_readable_pem_and_the_url_must_ask_for_tls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (code, _, err) = run(helpline(dir.path())
+        .env(
+            "HELPLINE_SMTP_URL",
+            "smtp://relay.city.example:587?tls=required",
+        )
+        .env("HELPLINE_SMTP_TLS_CA_FILE", "/nonexistent/city-ca.pem")
+        .arg("serve"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        problems(&err).iter().any(|l| l.contains(
+            "mail.tls_ca_file (HELPLINE_SMTP_TLS_CA_FILE): cannot read /nonexistent/city-ca.pem"
+        )),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("not-pem.txt"), "hello\n").expect("write");
+    std::fs::write(
+        dir.path().join("helpline.toml"),
+        "[mail]\nsmtp_url = \"smtp://relay.city.example:25\"\ntls_ca_file = \"not-pem.txt\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(helpline(dir.path()).arg("serve"));
+    assert_eq!(code, 2, "{err}");
+    let lines = problems(&err);
+    for key in [
+        "mail.tls_ca_file (HELPLINE_SMTP_TLS_CA_FILE): not-pem.txt holds no PEM certificate",
+        "mail.tls_ca_file (HELPLINE_SMTP_TLS_CA_FILE): is set but mail.smtp_url uses no TLS",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(key)),
+            "no line for «{key}» in:\n{err}"
+        );
+    }
+}

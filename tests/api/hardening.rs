@@ -13,7 +13,7 @@ use tokio::sync::Barrier;
 
 use crate::common::browser::Browser;
 use crate::common::outbox::queued_count;
-use crate::portal::{GOOD, OLD, Portal, login, temporary_password_in};
+use crate::portal::{GOOD, OLD, Portal, assert_refused, login, temporary_password_in};
 
 /// The kiosk's two steps up to the choice of destination.
 async fn kiosk_verify(b: &mut Browser, number: &str, phone: &str) -> bool {
@@ -85,10 +85,9 @@ async fn a_kiosk_success_never_clears_the_password_counter() {
         wrong <= 4,
         "the wait came only after {wrong} wrong passwords"
     );
-    assert_eq!(
-        login(&mut p.browser(), "C-1001", OLD).await.status,
-        200,
-        "the right password waits too"
+    assert_refused(
+        &login(&mut p.browser(), "C-1001", OLD).await,
+        "the right password waits too",
     );
 
     // And the other way round: a right password does not clear the identity counter.
@@ -581,10 +580,9 @@ async fn the_owners_known_browser_signs_in_while_strangers_are_locked_out() {
         login(&mut p.browser(), "C-1001", "Wrong-Pa55").await;
     }
     p.app.clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        login(&mut p.browser(), "C-1001", OLD).await.status,
-        200,
-        "a stranger's browser waits, even with the right password"
+    assert_refused(
+        &login(&mut p.browser(), "C-1001", OLD).await,
+        "a stranger's browser waits, even with the right password",
     );
     assert_eq!(
         login(&mut owner, "C-1001", OLD).await.location(),
@@ -596,10 +594,13 @@ async fn the_owners_known_browser_signs_in_while_strangers_are_locked_out() {
     // A stolen device cookie has its own small budget, then waits too.
     for _ in 0..3 {
         p.app.clock.advance(Duration::from_secs(2));
-        assert_eq!(login(&mut owner, "C-1001", "Wrong-Pa55").await.status, 200);
+        assert_refused(&login(&mut owner, "C-1001", "Wrong-Pa55").await, "wrong");
     }
     p.app.clock.advance(Duration::from_secs(2));
-    assert_eq!(login(&mut owner, "C-1001", OLD).await.status, 200);
+    assert_refused(
+        &login(&mut owner, "C-1001", OLD).await,
+        "a device past its own budget waits",
+    );
 
     // A device cookie forged or made for someone else counts as no device cookie.
     let mut forger = p.browser();
@@ -607,7 +608,10 @@ async fn the_owners_known_browser_signs_in_while_strangers_are_locked_out() {
         "helpline_device".into(),
         format!("{}.{}", "a".repeat(32), "b".repeat(64)),
     );
-    assert_eq!(login(&mut forger, "C-1001", OLD).await.status, 200);
+    assert_refused(
+        &login(&mut forger, "C-1001", OLD).await,
+        "a forged device cookie is no device cookie",
+    );
 }
 
 /// Item 11: switching language on a page that shows a form's result gave 405, 410 or an

@@ -1,9 +1,7 @@
 //! Operations: health, readiness, metrics, request ids, graceful shutdown, and logs that never
 //! carry a secret — over real HTTP, and through the real `serve` process.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use helpline::clock::Clock;
@@ -13,7 +11,7 @@ use sqlx::Executor;
 
 use crate::common::outbox::queue_reset_link;
 use crate::common::smtp::{Mode, SmtpSink};
-use crate::common::{TestApp, TestDb, helpline, http};
+use crate::common::{CHILD_LIMIT, Running, TestApp, TestDb, helpline, http, line_where, logs, run};
 
 const TOKEN: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const RECIPIENT: &str = "pat@frontrange-roofing.example";
@@ -54,6 +52,13 @@ async fn health_readiness_and_request_ids() {
             .and_then(|v| v.to_str().ok()),
         Some("trace-me-123"),
         "a caller's id is kept"
+    );
+    // The request's log lines are this test's own: captured per test, with the id.
+    let logs = logs::captured();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("request_id=trace-me-123") && l.contains("/readyz")),
+        "{logs}"
     );
 
     let missing = client
@@ -120,9 +125,51 @@ async fn metrics_count_requests_and_outbox_depth() {
     app.shutdown().await.expect("clean stop");
 }
 
+/// A wait imposed on an account is counted once, when it starts: not for the failures before
+/// it, nor for the ones refused during it.
+#[tokio::test]
+async fn the_lockout_metric_counts_each_wait_once() {
+    let p = crate::portal::Portal::start().await;
+    p.with_password("C-1001", crate::portal::OLD).await;
+    let lockouts = || async {
+        let body = http()
+            .get(p.app.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        body.lines()
+            .find_map(|l| l.strip_prefix("helpline_lockouts_total "))
+            .expect("the lockout counter")
+            .trim()
+            .parse::<u64>()
+            .expect("a number")
+    };
+    let mut b = p.browser();
+    for expected in [0, 0, 1] {
+        p.app.clock.advance(Duration::from_secs(2));
+        crate::portal::login(&mut b, "C-1001", "Wrong-Pa55").await;
+        assert_eq!(lockouts().await, expected);
+    }
+    // Refused during the wait: not counted again.
+    for _ in 0..3 {
+        p.app.clock.advance(Duration::from_secs(2));
+        crate::portal::login(&mut b, "C-1001", "Wrong-Pa55").await;
+    }
+    assert_eq!(lockouts().await, 1);
+    // After the wait, the next failure starts the next wait.
+    p.app.clock.advance(Duration::from_secs(61));
+    crate::portal::login(&mut b, "C-1001", "Wrong-Pa55").await;
+    assert_eq!(lockouts().await, 2);
+}
+
 #[tokio::test]
 async fn shutdown_lets_the_worker_finish_the_message_it_is_delivering() {
-    let sink = SmtpSink::start(Mode::SlowAccept(Duration::from_millis(700))).await;
+    // The server holds its answer until the test says so: the stop is asked for while the
+    // message is certainly in flight.
+    let sink = SmtpSink::start(Mode::Hold).await;
     let url = sink.url();
     let mut app = TestApp::spawn_with(move |s| {
         s.mail.dir = None;
@@ -134,7 +181,20 @@ async fn shutdown_lets_the_worker_finish_the_message_it_is_delivering() {
     tokio::time::timeout(Duration::from_secs(10), sink.data_started())
         .await
         .expect("delivery starts");
-    app.shutdown().await.expect("clean stop");
+    {
+        let stopping = app.shutdown();
+        tokio::pin!(stopping);
+        // Asked to stop, the app waits for the delivery rather than dropping it.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut stopping)
+                .await
+                .is_err(),
+            "the app stopped with a message in flight"
+        );
+        assert!(sink.received().is_empty(), "still in flight");
+        sink.release();
+        stopping.await.expect("clean stop");
+    }
     let row = queue::by_id(app.state.store.pool(), id)
         .await
         .expect("read")
@@ -147,73 +207,75 @@ async fn shutdown_lets_the_worker_finish_the_message_it_is_delivering() {
     );
 }
 
-/// The real process: serve, deliver a reset link, stop on SIGTERM; the captured logs hold
-/// neither the token nor the recipient's address.
+/// The real process: serve, start delivering a reset link, get SIGTERM while the message is
+/// in flight, finish it and stop cleanly; the captured logs hold neither the token nor the
+/// recipient's address.
 #[tokio::test]
-async fn serve_delivers_stops_on_sigterm_and_logs_no_secret() {
+async fn serve_finishes_its_delivery_on_sigterm_and_logs_no_secret() {
     let db = TestDb::new().await;
     let store = db.store().await;
-    let sink = SmtpSink::start(Mode::Accept).await;
+    let sink = SmtpSink::start(Mode::Hold).await;
     let now = helpline::clock::SystemClock.now_ms();
-    queue_reset(&store, now).await;
+    let id = queue_reset(&store, now).await;
 
-    let mut child = helpline(db.dir())
-        .env("HELPLINE_DATABASE_URL", db.url())
-        .env("HELPLINE_SMTP_URL", sink.url())
-        .env("HELPLINE_BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "debug")
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let sink_log = log.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("helpline listening")
-                && let Some(rest) = line.split("addr=").nth(1)
-            {
-                let _ = addr_tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-            let mut l = sink_log.lock().expect("lock");
-            l.push_str(&line);
-            l.push('\n');
-        }
-    });
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve reports its address");
+    let mut child = Running::spawn(
+        helpline(db.dir())
+            .env("HELPLINE_DATABASE_URL", db.url())
+            .env("HELPLINE_SMTP_URL", sink.url())
+            .env("HELPLINE_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "debug")
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null()),
+    );
+    let mut lines = child.lines(true);
+    let mut log = String::new();
+    let limit = Duration::from_secs(30);
+    let listening = line_where(&mut lines, &mut log, limit, |l| {
+        l.contains("helpline listening")
+    })
+    .await;
+    let addr = listening
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("serve reports its address")
+        .to_string();
     let ok = http()
         .get(format!("http://{addr}/readyz"))
         .send()
         .await
         .expect("readyz");
     assert_eq!(ok.status(), 200);
-    for _ in 0..100 {
-        if !sink.received().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        sink.received().len(),
-        1,
-        "the queued reset link was delivered"
+
+    // The message is in flight, held by the server, when the stop comes.
+    tokio::time::timeout(limit, sink.data_started())
+        .await
+        .expect("delivery starts");
+    child.terminate();
+    line_where(&mut lines, &mut log, limit, |l| {
+        l.contains("shutting down: finishing requests in flight")
+    })
+    .await;
+    assert!(
+        child.child.try_wait().expect("try_wait").is_none(),
+        "serve waits for the delivery in flight"
     );
-
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = child.wait().expect("wait");
-    reader.join().expect("reader");
+    assert!(sink.received().is_empty());
+    sink.release();
+    let exit = child.exited(CHILD_LIMIT).await;
     assert!(exit.success(), "SIGTERM is a clean stop: {exit:?}");
+    while let Some(line) = lines.recv().await {
+        log.push_str(&line);
+        log.push('\n');
+    }
 
-    let log = log.lock().expect("lock").clone();
+    assert_eq!(sink.received().len(), 1, "the reset link was delivered");
+    let row = queue::by_id(store.pool(), id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(row.status, "sent", "finished before stopping");
     assert!(log.contains("delivered"), "{log}");
     assert!(
         log.contains("p***@frontrange-roofing.example"),
@@ -229,30 +291,34 @@ async fn serve_delivers_stops_on_sigterm_and_logs_no_secret() {
     }
 }
 
-/// The README's first command: `helpline demo` serves the sample roster, and its printed
-/// temporary password signs in and leads to the forced change.
+/// The README's first command: `helpline demo` serves the sample roster, its printed
+/// temporary password signs in and leads to the forced change, and the password it issued is
+/// in the audit log like any other.
 #[tokio::test]
 async fn demo_serves_and_its_printed_login_works() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut child = helpline(dir.path())
-        .env("HELPLINE_BIND", "127.0.0.1:0")
-        .arg("demo")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("with the temporary password") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("demo prints how to sign in");
+    let mut child = Running::spawn(
+        helpline(dir.path())
+            .env("HELPLINE_BIND", "127.0.0.1:0")
+            .arg("demo")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let mut lines = child.lines(false);
+    let mut out = String::new();
+    let limit = Duration::from_secs(60);
+    let database = line_where(&mut lines, &mut out, limit, |l| {
+        l.trim_start().starts_with("database:")
+    })
+    .await;
+    let database = database
+        .split_once("database:")
+        .map(|(_, path)| path.trim().to_string())
+        .expect("a path");
+    let line = line_where(&mut lines, &mut out, limit, |l| {
+        l.contains("with the temporary password")
+    })
+    .await;
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -265,16 +331,92 @@ async fn demo_serves_and_its_printed_login_works() {
         .to_string();
     let base = url.trim_end_matches("/login").to_string();
 
+    // The staff login and the temporary password are in the audit log, which verifies.
+    let (code, verified, err) = run(helpline(dir.path())
+        .env("HELPLINE_DATABASE_URL", format!("sqlite://{database}"))
+        .args(["audit", "verify"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        verified.contains("audit log intact: 2 events"),
+        "{verified}"
+    );
+    let mut conn =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{database}"))
+            .await
+            .expect("open the demo database");
+    let events: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT action, subject, detail FROM audit_events ORDER BY seq")
+            .fetch_all(&mut conn)
+            .await
+            .expect("events");
+    assert_eq!(
+        events
+            .iter()
+            .map(|(a, s, _)| (a.as_str(), s.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("staff_added", "staff:staff@demo.example"),
+            ("temporary_password_issued", "contractor:C-1001"),
+        ]
+    );
+    assert!(events.iter().all(|(_, _, d)| !d.contains(&temp)));
+
     let mut b = crate::common::browser::Browser::new(&base);
     let page = b
         .post("/login", &[("username", "C-1001"), ("password", &temp)])
         .await;
     assert_eq!(page.location(), Some("/login/change"), "{}", page.body);
 
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().expect("wait");
+    child.terminate();
+    let status = child.exited(CHILD_LIMIT).await;
     assert!(status.success(), "{status:?}");
-    let _ = reader.join();
+}
+
+/// The README documents what exists: every `GET /…` or `POST /…` it names is served, or the
+/// line that names it says it is coming.
+#[tokio::test]
+async fn every_route_the_readme_names_is_served_or_marked_coming() {
+    let readme = include_str!("../../README.md");
+    let app = TestApp::spawn().await;
+    let client = http();
+    let mut checked = 0;
+    let mut coming = Vec::new();
+    // A route may be named in one line and said to be coming in the next.
+    let lines: Vec<&str> = readme.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        for method in ["GET", "POST"] {
+            for (at, _) in line.match_indices(&format!("`{method} /")) {
+                let rest = &line[at + method.len() + 2..];
+                let path = &rest[..rest.find('`').expect("a closing backtick")];
+                if path.contains('{') {
+                    continue;
+                }
+                let url = app.url(path);
+                let res = match method {
+                    "GET" => client.get(url),
+                    _ => client.post(url),
+                }
+                .send()
+                .await
+                .expect("request");
+                checked += 1;
+                let around = lines[n.saturating_sub(1)..(n + 3).min(lines.len())].join(" ");
+                if matches!(res.status().as_u16(), 404 | 405) {
+                    coming.push(path.to_string());
+                    assert!(
+                        around.contains("coming") && around.contains("not served yet"),
+                        "the README names {method} {path}, which is not served (line {}): {line}",
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 5, "the README's routes were found: {checked}");
+    for path in ["/email/inbound", "/twilio/sms/status"] {
+        assert!(
+            coming.iter().any(|c| c == path),
+            "{path} is named as coming: {coming:?}"
+        );
+    }
 }

@@ -109,6 +109,26 @@ pub(crate) async fn login(b: &mut Browser, user: &str, password: &str) -> Page {
         .await
 }
 
+/// A sign-in that was refused: the form again with the one message for every refusal, and no
+/// session.
+#[track_caller]
+pub(crate) fn assert_refused(page: &Page, why: &str) {
+    assert_eq!(page.status, 200, "{why}: {:?}", page.location());
+    assert!(
+        page.body
+            .contains("The username or password is not correct"),
+        "{why}: {}",
+        page.body
+    );
+    assert!(
+        !page
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("helpline_session=") && !c.contains("Max-Age=0")),
+        "{why}: a session was started"
+    );
+}
+
 pub(crate) fn reset_token(text: &str) -> String {
     let start = text.find("/reset/").expect("a reset link") + "/reset/".len();
     text[start..start + 64].to_string()
@@ -213,12 +233,24 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
     assert!(answer.starts_with("$argon2id$") && !answer.to_lowercase().contains("rex"));
 
     // Signed out, the temporary password no longer works; the new one does.
+    let session = b
+        .cookies
+        .get("helpline_session")
+        .cloned()
+        .expect("signed in");
     let page = b.post("/logout", &[]).await;
     assert_eq!(page.location(), Some("/login"));
-    assert_eq!(
-        login(&mut b, "C-1001", &temp).await.status,
-        200,
-        "temporary password refused"
+    assert!(
+        !b.cookies.contains_key("helpline_session"),
+        "the cookie is removed"
+    );
+    // The old cookie, replayed, is dead on the server too.
+    let mut replay = p.browser();
+    replay.cookies.insert("helpline_session".into(), session);
+    assert_eq!(replay.get("/account").await.location(), Some("/login"));
+    assert_refused(
+        &login(&mut b, "C-1001", &temp).await,
+        "temporary password refused",
     );
     let page = login(&mut b, "C-1001", GOOD).await;
     assert_eq!(page.location(), Some("/account"));
@@ -242,13 +274,29 @@ fn reset_or_none(text: &str) -> String {
         .map_or_else(|| "\u{0}".into(), |i| text[i + 8..i + 8 + 64].to_string())
 }
 
+/// This test's logs hold none of `secrets`, no link with its token, and no temporary password.
 pub(crate) fn assert_logs_clean(secrets: &[&str]) {
     let logs = logs::captured();
-    assert!(!logs.is_empty(), "logs were captured");
+    assert!(
+        logs.contains("finished processing request"),
+        "this test's requests were logged and captured"
+    );
     for s in secrets {
         assert!(!logs.contains(s), "«{s}» reached the logs");
     }
-    assert!(!logs.contains("/reset/0") && !logs.contains("password is "));
+    for path in ["/reset/", "/not-me/"] {
+        for (at, _) in logs.match_indices(path) {
+            let next = logs[at + path.len()..].chars().next();
+            assert!(
+                !next.is_some_and(|c| c.is_ascii_hexdigit()),
+                "a link with its token reached the logs: {}",
+                &logs[at..(at + 80).min(logs.len())]
+            );
+        }
+    }
+    for phrase in ["password is ", "contraseña temporal es"] {
+        assert!(!logs.contains(phrase), "«{phrase}…» reached the logs");
+    }
 }
 
 #[tokio::test]
@@ -316,11 +364,7 @@ async fn forgot_email_link_reset_then_sign_in() {
         Some("/login"),
         "other sessions ended"
     );
-    assert_eq!(
-        login(&mut b, "C-1001", OLD).await.status,
-        200,
-        "old password refused"
-    );
+    assert_refused(&login(&mut b, "C-1001", OLD).await, "old password refused");
     assert_eq!(
         login(&mut b, "C-1001", GOOD).await.location(),
         Some("/account")
@@ -346,14 +390,48 @@ async fn the_forgot_page_is_the_same_whatever_the_username() {
     let p = Portal::start().await;
     p.with_password("C-1001", OLD).await;
     let mut b = p.browser();
-    let known = b.post("/forgot", &[("username", "C-1001")]).await;
-    let unknown = b.post("/forgot", &[("username", "C-9999")]).await;
-    let no_account = b.post("/forgot", &[("username", "C-1002")]).await;
-    for page in [&unknown, &no_account] {
-        assert_eq!(page.status, known.status);
-        assert_eq!(page.location(), known.location());
-        assert_eq!(page.body, known.body);
+    // A name with an email on record, a name nobody has, and a contractor with no email.
+    let mut pages = Vec::new();
+    for name in ["C-1001", "C-9999", "C-1003"] {
+        let answer = b.post("/forgot", &[("username", name)]).await;
+        assert_eq!(answer.status, 303, "{name}");
+        let to = answer.location().expect("a redirect").to_string();
+        let page = b.get(&to).await;
+        assert_eq!(page.status, 200, "{name}");
+        pages.push((name, answer, to, page));
     }
+    let (_, known, known_to, known_page) = &pages[0];
+    assert!(
+        known_page.body.contains("is on its way"),
+        "{}",
+        known_page.body
+    );
+    for (name, answer, to, page) in &pages[1..] {
+        assert_eq!(to, known_to, "{name}");
+        assert_eq!(answer.body, known.body, "{name}");
+        assert_eq!(page.body, known_page.body, "{name}: the page shown");
+        let cookie_names = |p: &Page| {
+            p.set_cookies()
+                .iter()
+                .map(|c| c.split('=').next().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cookie_names(answer), cookie_names(known), "{name}");
+    }
+    // Only the known name got a link.
+    let recipients: Vec<String> = sqlx::query_scalar("SELECT recipient FROM outbox")
+        .fetch_all(p.app.state.store.pool())
+        .await
+        .expect("outbox");
+    assert_eq!(
+        recipients,
+        vec!["pat@frontrange-roofing.example".to_string()]
+    );
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reset_tokens")
+        .fetch_one(p.app.state.store.pool())
+        .await
+        .expect("links");
+    assert_eq!(links, 1, "no link was made for the other names");
 }
 
 #[tokio::test]
@@ -422,6 +500,23 @@ async fn reset_links_are_single_use_even_when_submitted_twice_at_once() {
     let mut statuses = [a.status, b2.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 410], "exactly one wins");
+    let (won, lost) = if a.status == 200 {
+        (GOOD, "Other-Pa55")
+    } else {
+        ("Other-Pa55", GOOD)
+    };
+    // The winner's password is the one in force; the loser's and the old one are not.
+    let mut b = p.browser();
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_refused(&login(&mut b, "C-1001", lost).await, "the losing password");
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_refused(&login(&mut b, "C-1001", OLD).await, "the old password");
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        login(&mut b, "C-1001", won).await.location(),
+        Some("/account"),
+        "the winning password"
+    );
     let used: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM reset_tokens WHERE used_at IS NOT NULL AND purpose = 'reset'",
     )
@@ -744,7 +839,10 @@ async fn registering_with_a_roster_match_sends_a_setup_link_on_record_and_signs_
         "nobody is signed in"
     );
     // The attacker's password was discarded: it signs nobody in.
-    assert_eq!(login(&mut attacker, "C-1001", GOOD).await.status, 200);
+    assert_refused(
+        &login(&mut attacker, "C-1001", GOOD).await,
+        "the attacker's password",
+    );
     let id = p.contractor_id("C-1001").await;
     let account = accounts::by_contractor(p.app.state.store.pool(), id)
         .await
@@ -794,10 +892,9 @@ async fn registering_with_a_roster_match_sends_a_setup_link_on_record_and_signs_
     let texts = p.twilio.wait_for(2).await;
     assert_eq!(texts[1].field("To"), Some("+13035550177"));
     assert!(texts[1].field("Body").expect("body").contains("temporary"));
-    assert_eq!(
-        login(&mut p.browser(), "C-1003", GOOD).await.status,
-        200,
-        "the typed password does not work"
+    assert_refused(
+        &login(&mut p.browser(), "C-1003", GOOD).await,
+        "the typed password does not work",
     );
 
     // Unmatched: kept for staff with a ticket, the secrets hashed.
@@ -864,6 +961,18 @@ async fn registration_mismatches_count_like_kiosk_failures() {
         200,
         "refused, not sent on: {:?}",
         page.location()
+    );
+    assert!(
+        page.body.contains("We could not verify those details"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("helpline_help=")),
+        "no verification is held"
     );
     assert_eq!(
         crate::common::outbox::queued_count(&p.app.state.store).await,
@@ -935,11 +1044,7 @@ async fn this_wasnt_me_freezes_the_account_and_opens_an_urgent_ticket() {
     let page = owner.post(&path, &[]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Your account is frozen"));
-    assert_eq!(
-        login(&mut b, "C-1001", GOOD).await.status,
-        200,
-        "frozen: refused"
-    );
+    assert_refused(&login(&mut b, "C-1001", GOOD).await, "frozen: refused");
     let open = tickets::open_tickets(p.app.state.store.pool())
         .await
         .expect("tickets");
@@ -1024,35 +1129,365 @@ async fn pages_send_security_headers_and_speak_spanish() {
     assert_eq!(p.browser().get("/static/portal.css").await.status, 200);
 }
 
+/// Over https every cookie is `__Host-` prefixed, Secure, `Path=/` and host-only, removals
+/// included (a browser ignores a removal that is not, and the cookie stays): the kiosk, a
+/// temporary password and the forced change, sign-out, a reset link and the reset. The test
+/// browser refuses any `__Host-` cookie a real browser would ignore.
 #[tokio::test]
-async fn cookies_use_the_host_prefix_and_secure_over_https() {
+async fn an_https_journey_uses_host_cookies_end_to_end() {
     let p = Portal::start_with(|s| {
         s.public_url = url::Url::parse("https://help.example.gov/").expect("url");
     })
     .await;
-    let page = p.browser().get("/login").await;
-    let csrf = page
+    p.with_password("C-1002", OLD).await;
+    let mut b = p.browser();
+
+    // The kiosk in Spanish and back, verified, a text sent.
+    b.get("/help?lang=es").await;
+    b.get("/help?lang=en").await;
+    let page = b
+        .post("/help", &[("number", "C-1001"), ("phone", "3036582075")])
+        .await;
+    assert_eq!(page.location(), Some("/help/choose"));
+    assert!(b.cookies.contains_key("__Host-helpline_help"));
+    let page = b.post("/help/send", &[("destination", "sms")]).await;
+    assert!(page.body.contains("Sent to ***-***-2075"), "{}", page.body);
+    assert!(
+        !b.cookies.contains_key("__Host-helpline_help"),
+        "the used verification's cookie is removed"
+    );
+    let temp = temporary_password_in(p.twilio.wait_for(1).await[0].field("Body").expect("body"));
+
+    // Signed in with it, the forced change, then sign-out.
+    assert_eq!(
+        login(&mut b, "C-1001", &temp).await.location(),
+        Some("/login/change")
+    );
+    assert!(b.cookies.contains_key("__Host-helpline_device"));
+    let page = b
+        .post(
+            "/login/change",
+            &[
+                ("password", GOOD),
+                ("confirm", GOOD),
+                ("question", "first_pet"),
+                ("answer", "Rex"),
+                ("answer_again", "Rex"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location(), Some("/account?changed=1"), "{}", page.body);
+    let session = b
+        .cookies
+        .get("__Host-helpline_session")
+        .cloned()
+        .expect("signed in");
+    assert_eq!(b.get("/account").await.status, 200);
+    let page = b.post("/logout", &[]).await;
+    assert_eq!(page.location(), Some("/login"));
+    assert!(!b.cookies.contains_key("__Host-helpline_session"));
+    let mut replay = p.browser();
+    replay
+        .cookies
+        .insert("__Host-helpline_session".into(), session);
+    assert_eq!(replay.get("/account").await.location(), Some("/login"));
+
+    // A reset link: its token goes into a cookie, which the reset removes.
+    b.post("/forgot", &[("username", "C-1002")]).await;
+    let mails = p.smtp.wait_for(2).await;
+    let link = mails
+        .iter()
+        .find(|m| m.to == ["<sam@milehigh.example>"])
+        .expect("the link to C-1002");
+    let token = reset_token(&text_of(&link.data));
+    let page = b.get(&format!("/reset/{token}")).await;
+    assert_eq!(page.location(), Some("/reset"));
+    // (Scoped to /reset, so `__Secure-`: a `__Host-` cookie must have `Path=/`.)
+    let set = page
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("__Host-helpline_csrf="))
-        .expect("prefixed");
-    assert!(csrf.contains("Secure") && csrf.contains("Path=/"), "{csrf}");
+        .find(|c| c.starts_with("__Secure-helpline_reset="))
+        .expect("the reset cookie");
+    assert!(
+        set.contains("Path=/reset") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let page = b
+        .post("/reset", &[("password", GOOD), ("confirm", GOOD)])
+        .await;
+    assert!(
+        page.body.contains("Your password was changed"),
+        "{}",
+        page.body
+    );
+    assert!(!b.cookies.contains_key("__Secure-helpline_reset"));
+    let removal = page_removal(&b, "__Secure-helpline_reset=");
+    assert!(
+        removal.contains("Secure") && removal.contains("Path=/reset"),
+        "{removal}"
+    );
+    assert_eq!(
+        login(&mut b, "C-1002", GOOD).await.location(),
+        Some("/account")
+    );
+    b.post("/logout", &[]).await;
 
-    // Sign in and out: the removal of a `__Host-` cookie must itself be Secure with Path=/,
-    // or browsers ignore it and the session cookie stays.
+    // Every cookie of the journey was a `__Host-` one (the reset link's a `__Secure-` one);
+    // the browser checked each, removals too, and only the long-lived ones are left.
+    let names: std::collections::BTreeSet<String> = b
+        .set_cookie_log
+        .iter()
+        .map(|c| c.split('=').next().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("__Host-helpline_") || n == "__Secure-helpline_reset"),
+        "{names:?}"
+    );
+    for name in ["session", "help", "csrf", "lang", "device", "result"] {
+        assert!(
+            names.contains(&format!("__Host-helpline_{name}")),
+            "{name}: {names:?}"
+        );
+    }
+    let removals = b
+        .set_cookie_log
+        .iter()
+        .filter(|c| c.contains("Max-Age=0"))
+        .count();
+    assert!(removals >= 3, "{:?}", b.set_cookie_log);
+    let left: Vec<&String> = b.cookies.keys().collect();
+    assert!(
+        left.iter().all(|n| {
+            [
+                "__Host-helpline_csrf",
+                "__Host-helpline_lang",
+                "__Host-helpline_device",
+                // What the last form did (masked), shown on the page after its redirect.
+                "__Host-helpline_result",
+            ]
+            .contains(&n.as_str())
+        }),
+        "{left:?}"
+    );
+}
+
+/// The last Set-Cookie this browser was sent that starts with `prefix` and removes it.
+fn page_removal(b: &Browser, prefix: &str) -> String {
+    b.set_cookie_log
+        .iter()
+        .rev()
+        .find(|c| c.starts_with(prefix) && c.contains("Max-Age=0"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no removal of {prefix} in {:?}", b.set_cookie_log))
+}
+
+/// Whoever can read the database finds no secret in clear: no session id, link token,
+/// kiosk verification id, temporary password or password, in any column of any table, once
+/// the messages that carry them are delivered.
+#[tokio::test]
+async fn secrets_are_stored_only_hashed() {
+    let p = Portal::start().await;
+    p.with_password("C-1002", OLD).await;
+
+    // A temporary password by text, and a signed-in session with it.
+    let mut kiosk = p.browser();
+    kiosk
+        .post("/help", &[("number", "C-1001"), ("phone", "3036582075")])
+        .await;
+    kiosk.post("/help/send", &[("destination", "sms")]).await;
+    let temp = temporary_password_in(p.twilio.wait_for(1).await[0].field("Body").expect("body"));
+    assert_eq!(
+        login(&mut kiosk, "C-1001", &temp).await.location(),
+        Some("/login/change")
+    );
+    let forced_session = kiosk.cookies["helpline_session"].clone();
+    // A kiosk verification held and not used yet.
+    let mut held = p.browser();
+    held.post("/help", &[("number", "C-1002"), ("phone", "303.555.0142")])
+        .await;
+    let verification = held.cookies["helpline_help"].clone();
+    // A reset link used, with its "this wasn't me" link, then a new one left live.
+    p.browser().post("/forgot", &[("username", "C-1002")]).await;
+    let used = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+    let mut r = p.browser();
+    r.get(&format!("/reset/{used}")).await;
+    r.post("/reset", &[("password", GOOD), ("confirm", GOOD)])
+        .await;
+    let notice = text_of(&p.smtp.wait_for(2).await[1].data);
+    let not_me = reset_or_none(&notice);
+    p.app.clock.advance(Duration::from_secs(6 * 60));
+    p.browser().post("/forgot", &[("username", "C-1002")]).await;
+    let live = reset_token(&text_of(&p.smtp.wait_for(3).await[2].data));
+    // A remembered session, and a device cookie.
+    let mut remembered = p.browser();
+    remembered
+        .post(
+            "/login",
+            &[
+                ("username", "C-1002"),
+                ("password", GOOD),
+                ("remember", "1"),
+            ],
+        )
+        .await;
+    let session = remembered.cookies["helpline_session"].clone();
+    let device = remembered.cookies["helpline_device"].clone();
+    let nonce = device.split('.').next().expect("nonce").to_string();
+
+    // Wait until the worker has delivered everything, and so erased the bodies.
+    let pool = p.app.state.store.pool().clone();
+    let mut waiting = -1;
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiting, 0, "every message delivered");
+
+    let secrets = [
+        ("the temporary password", temp.as_str()),
+        ("a session id", forced_session.as_str()),
+        ("a remembered session id", session.as_str()),
+        ("a kiosk verification id", verification.as_str()),
+        ("a used reset token", used.as_str()),
+        ("a live reset token", live.as_str()),
+        ("a not-me token", not_me.as_str()),
+        ("a device cookie's nonce", nonce.as_str()),
+        ("a password", GOOD),
+        ("a password", OLD),
+    ];
+    let values =
+        crate::common::every_stored_value(&p.app.state.store, p.app.db.is_postgres()).await;
+    assert!(
+        values
+            .iter()
+            .any(|(t, c, _)| t == "reset_tokens" && c == "token_hash"),
+        "the tables were read"
+    );
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 8, "{what}: «{secret}»");
+        for (table, column, value) in &values {
+            assert!(
+                !value.contains(secret),
+                "{what} is stored in clear in {table}.{column}"
+            );
+        }
+    }
+    // What is kept instead: argon2 hashes of the passwords.
+    let hashes: Vec<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM accounts")
+        .fetch_all(&pool)
+        .await
+        .expect("hashes");
+    assert!(
+        hashes.iter().flatten().all(|h| h.starts_with("$argon2id$")),
+        "{hashes:?}"
+    );
+}
+
+/// A temporary password signs in once, and only within its ten minutes.
+#[tokio::test]
+async fn a_temporary_password_works_once_and_for_ten_minutes() {
+    let p = Portal::start().await;
+    let issue = |number: &'static str, phone: &'static str| {
+        let mut b = p.browser();
+        async move {
+            b.post("/help", &[("number", number), ("phone", phone)])
+                .await;
+            let page = b.post("/help/send", &[("destination", "sms")]).await;
+            assert!(page.body.contains("Sent to"), "{}", page.body);
+        }
+    };
+
+    // C-1001: 1 ms before the ten minutes are up it still works, once.
+    let issued = p.app.clock.now_ms();
+    issue("C-1001", "3036582075").await;
+    let text = p.twilio.wait_for(1).await;
+    assert_eq!(text[0].field("ValidityPeriod"), Some("600"));
+    let temp = temporary_password_in(text[0].field("Body").expect("body"));
+    p.app.clock.set(issued + 600_000 - 1);
+    let mut first = p.browser();
+    assert_eq!(
+        login(&mut first, "C-1001", &temp).await.location(),
+        Some("/login/change")
+    );
+    p.app.clock.advance(Duration::from_secs(2));
+    assert_refused(
+        &login(&mut p.browser(), "C-1001", &temp).await,
+        "a second sign-in with the same temporary password",
+    );
+    // The first sign-in still leads to the change.
+    assert_eq!(
+        first.get("/account").await.location(),
+        Some("/login/change")
+    );
+
+    // C-1002: at ten minutes exactly it no longer works.
+    let issued = p.app.clock.now_ms();
+    issue("C-1002", "303.555.0142").await;
+    let texts = p.twilio.wait_for(2).await;
+    let temp = temporary_password_in(texts[1].field("Body").expect("body"));
+    p.app.clock.set(issued + 600_000);
+    assert_refused(
+        &login(&mut p.browser(), "C-1002", &temp).await,
+        "the temporary password at ten minutes",
+    );
+}
+
+/// Without "remember me" a session ends 12 hours after sign-in however active; with it, 30
+/// days after.
+#[tokio::test]
+async fn sessions_end_after_twelve_hours_or_thirty_days_however_active() {
+    let p = Portal::start().await;
     p.with_password("C-1001", OLD).await;
     let mut b = p.browser();
-    let page = login(&mut b, "C-1001", OLD).await;
+    let start = p.app.clock.now_ms();
+    assert_eq!(
+        login(&mut b, "C-1001", OLD).await.location(),
+        Some("/account")
+    );
+    let twelve_hours = 12 * 3_600_000;
+    // Active every 20 minutes, so the 30-minute idle limit never applies.
+    while p.app.clock.now_ms() + 20 * 60_000 < start + twelve_hours {
+        p.app.clock.advance(Duration::from_secs(20 * 60));
+        assert_eq!(b.get("/account").await.status, 200);
+    }
+    p.app.clock.set(start + twelve_hours - 1);
+    assert_eq!(b.get("/account").await.status, 200, "1 ms before");
+    p.app.clock.set(start + twelve_hours);
+    assert_eq!(
+        b.get("/account").await.location(),
+        Some("/login"),
+        "at 12 hours"
+    );
+
+    let mut r = p.browser();
+    let start = p.app.clock.now_ms();
+    let page = r
+        .post(
+            "/login",
+            &[("username", "C-1001"), ("password", OLD), ("remember", "1")],
+        )
+        .await;
     assert_eq!(page.location(), Some("/account"));
-    assert!(b.cookies.contains_key("__Host-helpline_session"));
-    let page = b.post("/logout", &[]).await;
-    let removal = page
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("__Host-helpline_session="))
-        .expect("the session cookie is removed");
-    assert!(
-        removal.contains("Secure") && removal.contains("Path=/") && removal.contains("Max-Age=0"),
-        "{removal}"
+    let thirty_days = 30 * 24 * 3_600_000;
+    // Used every day.
+    while p.app.clock.now_ms() + 24 * 3_600_000 < start + thirty_days {
+        p.app.clock.advance(Duration::from_secs(24 * 3600));
+        assert_eq!(r.get("/account").await.status, 200);
+    }
+    p.app.clock.set(start + thirty_days - 1);
+    assert_eq!(r.get("/account").await.status, 200, "1 ms before");
+    p.app.clock.set(start + thirty_days);
+    assert_eq!(
+        r.get("/account").await.location(),
+        Some("/login"),
+        "at 30 days"
     );
 }

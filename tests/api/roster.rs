@@ -223,3 +223,58 @@ async fn a_changed_contact_voids_pending_links_and_is_audited() {
         .expect("count");
     assert_eq!(events, 1);
 }
+
+/// A roster is a list of changes, not the whole truth: a contractor missing from a later file
+/// (a partial export, a file cut short) keeps their row, their account and their way back in.
+#[tokio::test]
+async fn contractors_missing_from_a_later_roster_are_kept() {
+    let db = TestDb::new().await;
+    let (code, _, err) = import_file(&db, "roster.csv", GOOD);
+    assert_eq!(code, 0, "{err}");
+    let store = db.store().await;
+    let before = contractors::by_number(store.pool(), "C-1003")
+        .await
+        .expect("read")
+        .expect("imported");
+    let now = test_clock().now_ms();
+    let mut tx = store.begin_write().await.expect("tx");
+    let account = helpline::store::accounts::create(&mut tx, before.id, "x", false, now)
+        .await
+        .expect("account");
+    tx.commit().await.expect("commit");
+
+    let later: String = GOOD
+        .lines()
+        .filter(|l| !l.starts_with("C-1003") && !l.starts_with("C-1004"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (code, out, err) = import_file(&db, "later.csv", &later);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 added, 0 updated, 2 unchanged, 0 rejected"),
+        "{out}"
+    );
+    assert_eq!(contractors::count(store.pool()).await.expect("count"), 4);
+    let after = contractors::by_number(store.pool(), "C-1003")
+        .await
+        .expect("read")
+        .expect("still on file");
+    assert_eq!(after.fields, before.fields, "unchanged");
+    assert_eq!(after.updated_at, before.updated_at);
+    assert!(
+        contractors::by_number(store.pool(), "C-1004")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let kept = helpline::store::accounts::by_contractor(store.pool(), before.id)
+        .await
+        .expect("read")
+        .expect("the account is kept");
+    assert_eq!(kept.id, account);
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(events, 0, "nothing changed, nothing to audit");
+}

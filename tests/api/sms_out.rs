@@ -328,7 +328,8 @@ async fn twilio_out_of_reach_is_retried() {
     let mut settings = db.settings();
     let api = TwilioStandIn::start().await;
     api.configure(&mut settings);
-    settings.twilio.api_base = url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+    settings.twilio.api_base =
+        url::Url::parse(&format!("http://127.0.0.1:{}", port.port)).expect("url");
     let sms: Arc<dyn SmsTransport> = Arc::new(TwilioRest::from_settings(&settings).expect("sms"));
     let id = queue_text(&store, &clock, Some(TEN_MINUTES)).await;
     let w = worker(&db, &store, &clock, Some(sms), 5);

@@ -10,6 +10,8 @@ pub struct Browser {
     base: String,
     pub cookies: BTreeMap<String, String>,
     pub accept_language: Option<String>,
+    /// Every Set-Cookie this browser was sent, oldest first.
+    pub set_cookie_log: Vec<String>,
 }
 
 /// A response, read whole.
@@ -43,6 +45,7 @@ impl Browser {
             base: base.to_string(),
             cookies: BTreeMap::new(),
             accept_language: None,
+            set_cookie_log: Vec::new(),
         }
     }
 
@@ -57,10 +60,33 @@ impl Browser {
     fn absorb(&mut self, headers: &HeaderMap) {
         for value in headers.get_all(SET_COOKIE) {
             let Ok(text) = value.to_str() else { continue };
+            self.set_cookie_log.push(text.to_string());
             let pair = text.split(';').next().unwrap_or("");
             let Some((name, val)) = pair.split_once('=') else {
                 continue;
             };
+            // As a browser does: a `__Host-` cookie without Secure and `Path=/`, or with a
+            // Domain, is ignored, removal included, and so is a `__Secure-` one without
+            // Secure. A test would see the cookie linger.
+            let attrs: Vec<String> = text
+                .split(';')
+                .skip(1)
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect();
+            if name.trim().starts_with("__Secure-") {
+                assert!(
+                    attrs.iter().any(|a| a == "secure"),
+                    "a browser would ignore this __Secure- cookie: {text}"
+                );
+            }
+            if name.trim().starts_with("__Host-") {
+                assert!(
+                    attrs.iter().any(|a| a == "secure")
+                        && attrs.iter().any(|a| a == "path=/")
+                        && !attrs.iter().any(|a| a.starts_with("domain=")),
+                    "a browser would ignore this __Host- cookie: {text}"
+                );
+            }
             let expired = text.to_ascii_lowercase().contains("max-age=0")
                 || text
                     .to_ascii_lowercase()

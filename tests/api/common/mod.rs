@@ -16,8 +16,8 @@ pub mod outbox;
 pub mod smtp;
 pub mod twilio;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::io::{Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ use helpline::config::Settings;
 use helpline::store::Store;
 use sqlx::{Connection, Executor};
 use tempfile::TempDir;
+use tracing::instrument::WithSubscriber;
 
 /// 2026-01-05 09:00:00 UTC: tests start their clocks here.
 pub const T0: i64 = 1_767_603_600_000;
@@ -206,6 +207,14 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        // Per-test log capture relies on every task of the app running on the test's thread;
+        // a test on several threads (a race) may not read the logs.
+        if tokio::runtime::Handle::current().runtime_flavor()
+            != tokio::runtime::RuntimeFlavor::CurrentThread
+        {
+            logs::not_capturable();
+        }
+        let logs = logs::capture();
         let db = TestDb::new().await;
         let mut settings = db.settings();
         settings.mail.dir = Some(db.dir().join("mail"));
@@ -229,9 +238,12 @@ impl TestApp {
         let base = format!("http://{}", app.local_addr().expect("bound"));
         let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let served = tokio::spawn(app.run_until(async {
-            let _ = rx.await;
-        }));
+        let served = tokio::spawn(
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .with_subscriber(logs),
+        );
         TestApp {
             base,
             state,
@@ -263,7 +275,15 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// A test that ends (or panics) without `shutdown` still stops the server and the worker;
+    /// and a test not about the per-source limiter fails if the limiter refused anything.
     fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.served.take() {
+            h.abort();
+        }
         let refused = self.state.metrics.throttled.get();
         if refused > 0 && !self.limiter_under_test && !std::thread::panicking() {
             panic!(
@@ -285,18 +305,212 @@ pub fn helpline(cwd: &std::path::Path) -> Command {
     cmd
 }
 
-/// Runs a command to completion, returning (status code, stdout, stderr).
+/// How long any child process of a test may run before the test gives up on it.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a command to completion (within [`CHILD_LIMIT`]), returning (status code, stdout,
+/// stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run helpline");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
+    let child = Running::spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    child.output()
+}
+
+/// Runs a command with `input` on its standard input (within [`CHILD_LIMIT`]).
+pub fn run_with_input(cmd: &mut Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Running::spawn(
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut stdin = child.child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.output()
+}
+
+/// A child process of a test: killed and reaped when dropped, so a failing test never leaves
+/// it running, and waited on only within a time limit.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        Running {
+            child: cmd.spawn().expect("spawn helpline"),
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM, as a service manager does to stop the service.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Reads its piped output to the end and waits for it (within [`CHILD_LIMIT`]).
+    fn output(mut self) -> (i32, String, String) {
+        let read = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+        let out = read(
+            self.child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err = read(
+            self.child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let status = self.wait(CHILD_LIMIT);
+        (
+            status.code().unwrap_or(-1),
+            out.join().expect("stdout reader"),
+            err.join().expect("stderr reader"),
+        )
+    }
+
+    /// Waits for the process to exit without blocking the test's runtime (servers the test
+    /// runs, such as an SMTP sink, keep answering); panics (and the drop kills it) after
+    /// `limit`.
+    pub async fn exited(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the process did not exit within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends each line of a piped output to the returned channel, from a thread of its own.
+    pub fn lines(&mut self, stderr: bool) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        use std::io::BufRead;
+        let pipe: Box<dyn Read + Send> = if stderr {
+            Box::new(self.child.stderr.take().expect("piped stderr"))
+        } else {
+            Box::new(self.child.stdout.take().expect("piped stdout"))
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
+    /// Waits for the process to exit; panics (and the drop kills it) after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads `lines` until one satisfies `want` (returning it), within `limit`; every line read
+/// is appended to `log`.
+pub async fn line_where(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    log: &mut String,
+    limit: Duration,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    tokio::time::timeout(limit, async {
+        while let Some(line) = lines.recv().await {
+            log.push_str(&line);
+            log.push('\n');
+            if want(&line) {
+                return line;
+            }
+        }
+        panic!("the output ended without the line looked for:\n{log}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no such line within {limit:?}:\n{log}"))
+}
+
+/// Every value of every table, each cast to text: what someone who can read the database
+/// sees.
+pub async fn every_stored_value(store: &Store, postgres: bool) -> Vec<(String, String, String)> {
+    let pool = store.pool();
+    let columns: Vec<(String, String)> = if postgres {
+        sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns")
+    } else {
+        sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' ORDER BY m.name, p.cid",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns")
+    };
+    assert!(columns.len() > 20, "the schema was read: {columns:?}");
+    let mut values = Vec::new();
+    for (table, column) in columns {
+        let text = if postgres {
+            format!("CAST(\"{column}\" AS TEXT)")
+        } else {
+            format!(
+                "CASE WHEN typeof(\"{column}\") = 'blob' THEN hex(\"{column}\") \
+                 ELSE CAST(\"{column}\" AS TEXT) END"
+            )
+        };
+        let rows: Vec<Option<String>> =
+            sqlx::query_scalar(&format!("SELECT {text} FROM \"{table}\""))
+                .fetch_all(pool)
+                .await
+                .unwrap_or_else(|e| panic!("read {table}.{column}: {e}"));
+        for v in rows.into_iter().flatten() {
+            values.push((table.clone(), column.clone(), v));
+        }
+    }
+    values
 }
 
 /// An HTTP client that does not follow redirects.
