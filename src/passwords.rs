@@ -1,24 +1,28 @@
 //! Password and answer hashing: Argon2id with the OWASP parameters (m = 19456 KiB, t = 2,
-//! p = 1). Hashing is CPU-bound, so it runs in `spawn_blocking` behind a semaphore that caps how
-//! many run at once; a flood of logins queues instead of starving the runtime. Unknown users
-//! are checked against a dummy hash so the time taken says nothing about who exists.
+//! p = 1). Hashing is CPU-bound, so it runs on a few threads of its own behind a semaphore that
+//! caps how many run at once (one per core), with a short bounded queue in front: a flood of logins is
+//! told "busy" at once instead of piling up behind argon2. Unknown users are checked against a
+//! dummy hash, in the same queue, so the time taken says nothing about who exists.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError, oneshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("password hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    #[error("password hashing thread failed")]
+    Thread,
     #[error("password hasher is shut down")]
     Closed,
+    /// Every permit is taken and the queue is full: try again later.
+    #[error("password hasher is busy; try again")]
+    Busy,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -55,58 +59,211 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Hashes and verifies secrets off the async runtime, at most `permits` at a time.
+/// How many callers may wait for a turn, per permit, in `for_this_machine`. A hash takes about
+/// 25–40 ms on one core here, so a full queue is drained in 4 hashes' time (100–160 ms): a
+/// caller that is let in is still answered well inside the 400 ms sign-in floor, so waiting in
+/// the queue does not show in the response time, and a handful of people pressing "Sign in"
+/// at the same moment still all get in. Anything beyond that is a flood, and waiting would
+/// only make every answer late (and keep its connection and memory) without making argon2
+/// any faster: it is told `Busy` at once instead.
+pub const QUEUE_PER_PERMIT: usize = 4;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts the `n` threads argon2 runs on. A fixed few, rather than tokio's blocking pool
+/// (which starts a new thread whenever none is idle at that instant): the 19 MiB each hash
+/// allocates and frees then stays with the same few threads, and their allocator arenas,
+/// however many requests come, so memory is bounded by `n` hashes. The threads end when the
+/// last `Hasher` holding the sender is dropped.
+fn start_threads(n: usize) -> mpsc::Sender<Job> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..n {
+        let queue = queue.clone();
+        let started = std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                loop {
+                    let next = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(job) = next else { break };
+                    // A panic drops the job's reply; its caller gets `HashError::Thread`.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        if let Err(error) = started {
+            tracing::error!(%error, "could not start an argon2 thread");
+        }
+    }
+    jobs
+}
+
+/// Hashes and verifies secrets off the async runtime, on `permits` threads of its own: at most
+/// `permits` at a time, and at most `queue` callers waiting for a turn; a caller beyond that
+/// gets `HashError::Busy` at once.
 #[derive(Debug, Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
+    /// One per running hash. The owned permit moves into the job, so it is given back only
+    /// when the hash has really ended, even when the caller gave up long before (a cancelled
+    /// request): argon2 work, and its 19 MiB, never exceed the cap.
+    running: Arc<Semaphore>,
+    /// `permits + queue` tickets: one for each caller waiting or hashing. A caller that finds
+    /// none left is refused rather than queued.
+    tickets: Arc<Semaphore>,
+    #[cfg(test)]
+    probe: Option<Arc<probe::Probe>>,
 }
 
 impl Hasher {
-    pub fn new(permits: usize) -> Self {
+    pub fn new(permits: usize, queue: usize) -> Self {
+        let permits = permits.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(permits.max(1))),
+            jobs: start_threads(permits),
+            running: Arc::new(Semaphore::new(permits)),
+            tickets: Arc::new(Semaphore::new(permits + queue)),
+            #[cfg(test)]
+            probe: None,
         }
     }
 
-    /// One permit per core: argon2 with p = 1 uses one core each.
+    /// One permit per core (argon2 with p = 1 uses one core each) and a queue of
+    /// `QUEUE_PER_PERMIT` per permit.
     pub fn for_this_machine() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new(cores, QUEUE_PER_PERMIT * cores)
+    }
+
+    /// Permits not held by a running hash.
+    pub fn available_permits(&self) -> usize {
+        self.running.available_permits()
     }
 
     pub async fn hash(&self, secret: &SecretString) -> Result<String, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashError::Closed)?;
         let secret = secret.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(secret.expose_secret())).await?
+        self.run(move || hash_blocking(secret.expose_secret()))
+            .await?
     }
 
     /// Verifies `candidate` against `phc`, or against the dummy hash when there is none, so
-    /// both cases cost the same. Returns false when `phc` is `None`.
+    /// both cases cost the same (and wait in the same queue). Returns false when `phc` is
+    /// `None`.
     pub async fn verify(
         &self,
         phc: Option<&str>,
         candidate: &SecretString,
     ) -> Result<bool, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let real = phc.is_some();
+        let phc = phc.map(str::to_string);
+        let candidate = candidate.clone();
+        let ok = self
+            .run(move || {
+                let phc = phc.as_deref().unwrap_or_else(|| dummy_hash());
+                verify_blocking(phc, candidate.expose_secret())
+            })
+            .await?;
+        Ok(ok && real)
+    }
+
+    /// Waits for a turn (or is refused at once when the queue is full), then runs `work` on
+    /// one of the hashing threads, holding the permit until it returns.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let ticket = self
+            .tickets
+            .clone()
+            .try_acquire_owned()
+            .map_err(|e| match e {
+                TryAcquireError::NoPermits => HashError::Busy,
+                TryAcquireError::Closed => HashError::Closed,
+            })?;
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
-        let real = phc.is_some();
-        let phc = phc.unwrap_or_else(|| dummy_hash()).to_string();
-        let candidate = candidate.clone();
-        let ok =
-            tokio::task::spawn_blocking(move || verify_blocking(&phc, candidate.expose_secret()))
-                .await?;
-        Ok(ok && real)
+        #[cfg(test)]
+        let probe = self.probe.clone();
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let out = {
+                #[cfg(test)]
+                let _running = probe.as_deref().map(probe::Probe::enter);
+                work()
+            };
+            drop((permit, ticket));
+            let _ = reply.send(out);
+        });
+        self.jobs.send(job).map_err(|_| HashError::Closed)?;
+        answer.await.map_err(|_| HashError::Thread)
     }
 
     /// Computes the dummy hash now rather than on the first unknown login.
     pub async fn warm_up(&self) {
-        let _ = tokio::task::spawn_blocking(dummy_hash).await;
+        let _ = self.run(|| dummy_hash().len()).await;
+    }
+}
+
+/// A test's view into the blocking tasks: each hash announces that it started, then waits for
+/// the test to let it go, and the most hashes ever running at once is kept.
+#[cfg(test)]
+mod probe {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex, mpsc};
+
+    #[derive(Debug)]
+    pub struct Probe {
+        pub started: tokio::sync::mpsc::UnboundedSender<()>,
+        pub release: Mutex<mpsc::Receiver<()>>,
+        pub running: AtomicUsize,
+        pub most: AtomicUsize,
+    }
+
+    /// Counts the hash as running until dropped (when the hash has ended).
+    pub struct Running<'a>(&'a Probe);
+
+    impl Probe {
+        pub fn enter(&self) -> Running<'_> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            let _ = self.started.send(());
+            let _ = self.release.lock().unwrap().recv();
+            Running(self)
+        }
+    }
+
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            self.0.running.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A hasher whose hashes wait for `release`; `started` hears of each one starting.
+    pub fn hasher(
+        permits: usize,
+        queue: usize,
+    ) -> (
+        super::Hasher,
+        Arc<Probe>,
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+        mpsc::Sender<()>,
+    ) {
+        let (started, started_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (release_tx, release) = mpsc::channel();
+        let probe = Arc::new(Probe {
+            started,
+            release: Mutex::new(release),
+            running: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        });
+        let mut h = super::Hasher::new(permits, queue);
+        h.probe = Some(probe.clone());
+        (h, probe, started_rx, release_tx)
     }
 }
 
@@ -116,7 +273,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = Hasher::new(2);
+        let h = Hasher::new(2, 8);
         let secret = SecretString::from("Tr0ub4dor&3");
         let phc = h.hash(&secret).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
@@ -128,5 +285,71 @@ mod tests {
         );
         assert!(!h.verify(None, &secret).await.unwrap());
         assert!(!h.verify(Some("not a hash"), &secret).await.unwrap());
+    }
+
+    /// A request cancelled while its hash runs (a timeout, a closed connection) must not
+    /// free the permit: the blocking hash goes on, and another must not start beside it.
+    #[tokio::test]
+    async fn a_cancelled_verify_keeps_its_permit_until_its_hash_ends() {
+        let (h, probe, mut started, release) = probe::hasher(1, 4);
+        let secret = SecretString::from("Tr0ub4dor&3");
+        tokio::select! {
+            _ = h.verify(None, &secret) => panic!("the hash is held until released"),
+            // Dropping the verify future here is what a request timeout does.
+            _ = started.recv() => {}
+        }
+        assert_eq!(h.available_permits(), 0, "the cancelled hash still runs");
+
+        let second = tokio::spawn({
+            let h = h.clone();
+            async move { h.verify(None, &SecretString::from("another")).await }
+        });
+        release.send(()).unwrap(); // the cancelled hash ends...
+        started.recv().await.unwrap(); // ...and only then does the second start
+        release.send(()).unwrap();
+        assert!(!second.await.unwrap().unwrap());
+        assert_eq!(probe.most.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(h.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_a_caller_is_told_busy_at_once() {
+        let (h, probe, mut started, release) = probe::hasher(1, 1);
+        let first = tokio::spawn({
+            let h = h.clone();
+            async move { h.hash(&SecretString::from("first-Secret1")).await }
+        });
+        started.recv().await.unwrap(); // the first holds the permit...
+        let second_secret = SecretString::from("second-Secret2");
+        let mut second = std::pin::pin!(h.hash(&second_secret));
+        let waiting = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(second.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(waiting, "...and the second waits in the queue");
+
+        // The first is still hashing (it waits for `release`), so any answer now is at once;
+        // the timeout only turns a third caller queued by mistake into a failure, not a hang.
+        let third = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            h.verify(None, &SecretString::from("third")),
+        )
+        .await;
+        assert!(matches!(third, Ok(Err(HashError::Busy))), "{third:?}");
+
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        let first = first.await.unwrap().unwrap();
+        let second = second.await.unwrap();
+        assert!(first.starts_with("$argon2id$"), "{first}");
+        assert!(second.starts_with("$argon2id$"), "{second}");
+        assert_eq!(probe.most.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // With the queue empty again, the next caller is let in.
+        release.send(()).unwrap();
+        let again = h
+            .verify(Some(&first), &SecretString::from("first-Secret1"))
+            .await;
+        assert!(again.unwrap());
     }
 }

@@ -258,14 +258,21 @@ impl Recovery<'_> {
         };
         let hasher = &self.st.hasher;
         let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
-        let mut ok = hasher.verify(stored, password).await?;
+        // Busy (argon2's queue is full): the same refusal, after the same floor.
+        let mut ok = match hasher.verify(stored, password).await {
+            Err(HashError::Busy) => return Ok(LoginOutcome::Refused),
+            checked => checked?,
+        };
         let mut used_temporary = false;
         if !ok
             && let Some(temp) = account
                 .as_ref()
                 .and_then(|a| a.live_temporary_hash(self.now()))
         {
-            ok = hasher.verify(Some(temp), password).await?;
+            ok = match hasher.verify(Some(temp), password).await {
+                Err(HashError::Busy) => return Ok(LoginOutcome::Refused),
+                checked => checked?,
+            };
             used_temporary = ok;
         }
         let account = match account {
