@@ -7,8 +7,11 @@
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{
+    self, Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher,
+    PasswordVerifier as _, Salt, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, TryAcquireError, oneshot};
 
@@ -25,23 +28,90 @@ pub enum HashError {
     Busy,
 }
 
-fn argon2() -> Argon2<'static> {
+/// The parameters new hashes get (OWASP: m = 19456 KiB, t = 2, p = 1).
+fn params() -> Params {
     // Constant, valid parameters: `Params::new` only fails on out-of-range values.
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(19_456, 2, 1, None).unwrap_or_default()
+}
+
+/// Argon2's working memory for one hash: `blocks` KiB (19 MiB with our parameters), reserved
+/// as more than 32 MiB of which only those `blocks` are touched.
+///
+/// Why: glibc's malloc serves a request above its mmap threshold (128 KiB at start) with its
+/// own mmap and unmaps it on free, but freeing such a block also raises the threshold to its
+/// size, up to 32 MiB. Left to the argon2 crate, the first 19 MiB buffer freed raised it to
+/// 19 MiB (and the trim threshold to 38 MiB): from then on every buffer, argon2's and each
+/// request's, came from per-thread arenas that kept the freed memory: 365 MB during a flood,
+/// and still there 30 s after. A request above 32 MiB is always mapped and unmapped and never
+/// moves the threshold, and the pages not touched cost nothing; so RSS holds one 19 MiB buffer
+/// per running hash and gives it back when the hash ends, with the system allocator.
+fn working_memory(blocks: usize) -> Vec<Block> {
+    const RESERVED: usize = 33 * 1024; // blocks of 1 KiB: 33 MiB
+    let mut memory = Vec::with_capacity(blocks.max(RESERVED));
+    memory.resize(blocks, Block::new());
+    memory
+}
+
+/// Argon2 exactly as the argon2 crate's `PasswordHasher` does it (same PHC strings, and
+/// `verify_password` from the same blanket impl, which compares in constant time), except
+/// that the working memory comes from `working_memory`.
+struct Argon2OwnMemory;
+
+impl PasswordHasher for Argon2OwnMemory {
+    type Params = Params;
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut memory = working_memory(params.block_count());
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let output = Output::init_with(output_len, |out| {
+            Ok(argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut memory)?)
+        })?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
+    }
 }
 
 fn hash_blocking(secret: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(secret.as_bytes(), &salt)
+    Argon2OwnMemory
+        .hash_password_customized(
+            secret.as_bytes(),
+            Some(Algorithm::Argon2id.ident()),
+            Some(Version::V0x13.into()),
+            params(),
+            &salt,
+        )
         .map(|h| h.to_string())
         .map_err(|e| HashError::Hash(e.to_string()))
 }
 
 fn verify_blocking(phc: &str, candidate: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
+        Ok(parsed) => Argon2OwnMemory
             .verify_password(candidate.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
@@ -285,6 +355,35 @@ mod tests {
         );
         assert!(!h.verify(None, &secret).await.unwrap());
         assert!(!h.verify(Some("not a hash"), &secret).await.unwrap());
+    }
+
+    /// Our own working memory changes nothing in the result: the same PHC string as the
+    /// argon2 crate's hasher for the same salt, and hashes it made (with other parameters
+    /// too) still verify.
+    #[test]
+    fn own_memory_hashes_exactly_as_the_argon2_crate() {
+        use argon2::PasswordHasher as _;
+        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+        let crate_hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        let theirs = crate_hasher.hash_password(b"Tr0ub4dor&3", &salt).unwrap();
+        let ours = Argon2OwnMemory
+            .hash_password_customized(
+                b"Tr0ub4dor&3",
+                Some(Algorithm::Argon2id.ident()),
+                Some(Version::V0x13.into()),
+                params(),
+                &salt,
+            )
+            .unwrap();
+        assert_eq!(ours.to_string(), theirs.to_string());
+
+        let small = Params::new(8_192, 3, 1, None).unwrap();
+        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, small)
+            .hash_password(b"Tr0ub4dor&3", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_blocking(&older, "Tr0ub4dor&3"));
+        assert!(!verify_blocking(&older, "Tr0ub4dor&4"));
     }
 
     /// A request cancelled while its hash runs (a timeout, a closed connection) must not
