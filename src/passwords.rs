@@ -140,6 +140,13 @@ pub const QUEUE_PER_PERMIT: usize = 4;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+fn refused(e: TryAcquireError) -> HashError {
+    match e {
+        TryAcquireError::NoPermits => HashError::Busy,
+        TryAcquireError::Closed => HashError::Closed,
+    }
+}
+
 /// Starts the `n` threads argon2 runs on. A fixed few, rather than tokio's blocking pool
 /// (which starts a new thread whenever none is idle at that instant): the 19 MiB each hash
 /// allocates and frees then stays with the same few threads, and their allocator arenas,
@@ -183,6 +190,9 @@ pub struct Hasher {
     /// `permits + queue` tickets: one for each caller waiting or hashing. A caller that finds
     /// none left is refused rather than queued.
     tickets: Arc<Semaphore>,
+    /// Held by a verification against the dummy hash (an unknown username) from its start to
+    /// the end of its hash: `permits - 1` of them (at least 1), and no queue of their own.
+    unknown: Arc<Semaphore>,
     #[cfg(test)]
     probe: Option<Arc<probe::Probe>>,
 }
@@ -194,6 +204,7 @@ impl Hasher {
             jobs: start_threads(permits),
             running: Arc::new(Semaphore::new(permits)),
             tickets: Arc::new(Semaphore::new(permits + queue)),
+            unknown: Arc::new(Semaphore::new(permits.saturating_sub(1).max(1))),
             #[cfg(test)]
             probe: None,
         }
@@ -218,20 +229,33 @@ impl Hasher {
     }
 
     /// Verifies `candidate` against `phc`, or against the dummy hash when there is none, so
-    /// both cases cost the same (and wait in the same queue). Returns false when `phc` is
+    /// both cases cost the same and answer at the same time. Returns false when `phc` is
     /// `None`.
+    ///
+    /// A flood of sign-ins with made-up usernames costs the attacker nothing and would take
+    /// every permit; real accounts are rarer (a few failures and the account waits, see
+    /// guard.rs). So dummy verifications may hold at most `permits - 1` permits and do not
+    /// queue: one beyond that is `Busy` at once, while a verification against a real hash
+    /// (and every `hash`) still finds a permit free and the contractor signs in. Either way a
+    /// wrong password is refused after the same floor, so this shows nowhere in the answer.
     pub async fn verify(
         &self,
         phc: Option<&str>,
         candidate: &SecretString,
     ) -> Result<bool, HashError> {
+        let lane = match phc {
+            Some(_) => None,
+            None => Some(self.unknown.clone().try_acquire_owned().map_err(refused)?),
+        };
         let real = phc.is_some();
         let phc = phc.map(str::to_string);
         let candidate = candidate.clone();
         let ok = self
             .run(move || {
                 let phc = phc.as_deref().unwrap_or_else(|| dummy_hash());
-                verify_blocking(phc, candidate.expose_secret())
+                let ok = verify_blocking(phc, candidate.expose_secret());
+                drop(lane);
+                ok
             })
             .await?;
         Ok(ok && real)
@@ -243,14 +267,7 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let ticket = self
-            .tickets
-            .clone()
-            .try_acquire_owned()
-            .map_err(|e| match e {
-                TryAcquireError::NoPermits => HashError::Busy,
-                TryAcquireError::Closed => HashError::Closed,
-            })?;
+        let ticket = self.tickets.clone().try_acquire_owned().map_err(refused)?;
         let permit = self
             .running
             .clone()
@@ -401,14 +418,40 @@ mod tests {
 
         let second = tokio::spawn({
             let h = h.clone();
-            async move { h.verify(None, &SecretString::from("another")).await }
+            async move { h.hash(&SecretString::from("another-Secret1")).await }
         });
         release.send(()).unwrap(); // the cancelled hash ends...
         started.recv().await.unwrap(); // ...and only then does the second start
         release.send(()).unwrap();
-        assert!(!second.await.unwrap().unwrap());
+        assert!(second.await.unwrap().unwrap().starts_with("$argon2id$"));
         assert_eq!(probe.most.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(h.available_permits(), 1);
+    }
+
+    /// Unknown usernames cannot take the last permit: a real account still signs in.
+    #[tokio::test]
+    async fn dummy_verifications_leave_a_permit_for_real_ones() {
+        let (h, probe, mut started, release) = probe::hasher(2, 8);
+        let unknown = tokio::spawn({
+            let h = h.clone();
+            async move { h.verify(None, &SecretString::from("guess-1")).await }
+        });
+        started.recv().await.unwrap(); // one dummy verification runs
+
+        let another = h.verify(None, &SecretString::from("guess-2")).await;
+        assert!(matches!(another, Err(HashError::Busy)), "{another:?}");
+
+        let real = tokio::spawn({
+            let h = h.clone();
+            async move { h.hash(&SecretString::from("real-Secret1")).await }
+        });
+        started.recv().await.unwrap(); // the real one runs beside it
+        assert_eq!(h.available_permits(), 0);
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert!(!unknown.await.unwrap().unwrap());
+        assert!(real.await.unwrap().unwrap().starts_with("$argon2id$"));
+        assert_eq!(probe.most.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
