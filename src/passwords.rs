@@ -1,8 +1,9 @@
 //! Password and answer hashing: Argon2id with the OWASP parameters (m = 19456 KiB, t = 2,
-//! p = 1). Hashing is CPU-bound, so it runs on a few threads of its own behind a semaphore that
-//! caps how many run at once (one per core), with a short bounded queue in front: a flood of logins is
-//! told "busy" at once instead of piling up behind argon2. Unknown users are checked against a
-//! dummy hash, in the same queue, so the time taken says nothing about who exists.
+//! p = 1). Hashing is CPU-bound, so it runs on a few threads of its own, at most one per core at
+//! once, with a short bounded queue in front: a flood of logins is told "busy" at once instead
+//! of piling up behind argon2. Unknown users are checked against a dummy hash so the time taken
+//! says nothing about who exists; under a flood those checks are the first to be shed (see
+//! `Hasher::verify`).
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
@@ -296,7 +297,7 @@ impl Hasher {
     }
 }
 
-/// A test's view into the blocking tasks: each hash announces that it started, then waits for
+/// A test's view into the hashing jobs: each hash announces that it started, then waits for
 /// the test to let it go, and the most hashes ever running at once is kept.
 #[cfg(test)]
 mod probe {
