@@ -295,7 +295,7 @@ pub async fn add_staff(
     {
         return Err(other(format!("a staff login for {email} already exists")));
     }
-    let hash = Hasher::new(1).hash(&password).await.map_err(other)?;
+    let hash = Hasher::new(1, 0).hash(&password).await.map_err(other)?;
     let now = clock.now_ms();
     let mut tx = store.begin_write().await.map_err(other)?;
     staff::insert(
@@ -412,7 +412,7 @@ async fn demo_temporary_password(
         .ok_or_else(|| other("the sample roster lacks its first contractor"))?;
     let temp = crate::recovery::issue_temporary_password(
         store,
-        &Hasher::new(1),
+        &Hasher::new(1, 0),
         &contractor,
         std::time::Duration::from_secs(24 * 3600),
         "cli",

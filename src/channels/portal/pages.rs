@@ -399,7 +399,22 @@ fn bad_form(v: Visitor, st: &AppState, rejection: &FormRejection) -> Response {
 }
 
 /// A failure of ours: logged in full, shown as a plain apology.
-fn server_error(v: Visitor, st: &AppState, error: &dyn std::fmt::Display) -> Response {
+fn server_error(v: Visitor, st: &AppState, error: &(dyn std::error::Error + 'static)) -> Response {
+    if let Some(crate::recovery::RecoveryError::Hash(crate::passwords::HashError::Busy)) =
+        error.downcast_ref()
+    {
+        // Too many passwords being checked at once (a flood): a clear "try again", not a 500.
+        tracing::info!("refused: password hashing is busy");
+        let text = v.tr.t("busy").to_string();
+        return refusal(
+            v,
+            st,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error_title",
+            vec![text],
+            vec![],
+        );
+    }
     tracing::error!(error = %error, "portal request failed");
     let text = v.tr.t("server_error").to_string();
     message(
