@@ -1,10 +1,11 @@
 -- wrk script for scripts/flood.sh: wrong-password sign-ins, each from a random client address
 -- (X-Forwarded-For, believed because the server trusts 127.0.0.1 as its proxy) and for a random
 -- username that is not on the roster, so neither the per-source limiter nor a per-account wait
--- stops it before argon2. The CSRF token comes from one GET /login (double-submit cookie), as an
+-- stops it before argon2. The CSRF cookie and its form token come from one GET /login, as an
 -- attacker's script would do. Prints key=value lines that flood_client.py reads.
 
 local token = os.getenv("FLOOD_CSRF") or ""
+local cookie = os.getenv("FLOOD_CSRF_COOKIE") or ""
 local threads = {}
 
 function setup(thread)
@@ -25,7 +26,7 @@ function request()
   local body = "csrf=" .. token .. "&username=" .. user .. "&password=" .. pass
   return wrk.format("POST", "/login", {
     ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Cookie"] = "helpline_csrf=" .. token,
+    ["Cookie"] = "helpline_csrf=" .. cookie,
     ["X-Forwarded-For"] = ip,
   }, body)
 end

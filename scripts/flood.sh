@@ -3,7 +3,8 @@
 # figures depend on the machine and on what else runs on it.
 #
 # Serves a release build on a throwaway SQLite database with the sample roster, behind a
-# "proxy" (trusted_proxies = 127.0.0.1), sets up C-1001's account with a known password, then
+# "proxy" (trusted_proxies = 127.0.0.1), gives C-1001 a known password through "Forgot
+# password" and the emailed link (mail goes to a folder), then
 # for SECONDS floods POST /login with wrong passwords for random unknown usernames, each from
 # a random X-Forwarded-For address (so neither the per-source limiter nor a per-account wait
 # stops it before argon2), over CONNECTIONS connections with wrk. Meanwhile a second client
@@ -59,15 +60,15 @@ idle=$(rss)
 
 FLOOD_PASSWORD="Flood-$(python3 -c 'import secrets; print(secrets.token_hex(5))')7x"
 export FLOOD_PASSWORD
-$client register "$base"
+$client register "$base" "$work/mail"
 sleep 1
 before=$(rss)
-token=$($client csrf "$base")
+read -r csrf_cookie token < <($client csrf "$base")
 
 echo "flood: $conns connections for $secs s on $(nproc) cores ($bin)"
 $client rss "$pid" "$((secs + after))" rss.json & sampler=$!
 $client good "$base" "$secs" good.json & good=$!
-FLOOD_CSRF=$token wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s -s "$root/scripts/flood.lua" \
+FLOOD_CSRF=$token FLOOD_CSRF_COOKIE=$csrf_cookie wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s -s "$root/scripts/flood.lua" \
     "$base/login" > wrk.txt
 wait "$good"
 wait "$sampler"

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Helpers for scripts/flood.sh (standard library only).
 
-  register BASE             sets up C-1001's account through "Setup an Account" with the
-                            password in $FLOOD_PASSWORD, then checks that it signs in
-  csrf BASE                 prints the CSRF token a GET /login hands out (cookie value)
+  register BASE MAILDIR     gives C-1001 the password in $FLOOD_PASSWORD as its owner would:
+                            "Forgot password", the emailed link (read from the mail folder),
+                            the new password; then checks that it signs in
+  csrf BASE                 prints the CSRF cookie and the form's token of one GET /login
+                            ("COOKIE TOKEN": the token is bound to the cookie)
   good BASE SECONDS OUT     a correct sign-in of C-1001 every 200 ms; latencies to OUT (JSON)
   rss PID SECONDS OUT       the server's RSS every 0.5 s; (seconds since start, KiB) to OUT
   report WRK GOOD RSS FLOOD_SECONDS IDLE_KIB BEFORE_KIB
@@ -17,11 +19,11 @@ limiter allows 30 a minute from one address, and this client makes 300.
 import http.client
 import json
 import os
+import re
 import sys
 import time
 import urllib.parse
 
-LICENSE = "B-884512"  # C-1001 in demo/roster.csv
 USERNAME = "C-1001"
 
 
@@ -30,26 +32,34 @@ def split(base):
     return u.hostname, u.port
 
 
-def csrf_token(base, path="/login"):
+def csrf_token(base, path="/login", cookies=""):
+    """(cookie, form token) of one page: the form's token is a keyed hash of the cookie."""
     host, port = split(base)
     c = http.client.HTTPConnection(host, port, timeout=30)
-    c.request("GET", path)
+    c.request("GET", path, headers={"Cookie": cookies} if cookies else {})
     r = c.getresponse()
-    r.read()
+    page = r.read().decode("utf-8", "replace")
     c.close()
+    cookie = None
     for name, value in r.getheaders():
         if name.lower() == "set-cookie" and value.startswith("helpline_csrf="):
-            return value.split(";", 1)[0].split("=", 1)[1]
-    sys.exit(f"GET {path} answered {r.status} without a helpline_csrf cookie")
+            cookie = value.split(";", 1)[0].split("=", 1)[1]
+    if cookie is None and "helpline_csrf=" in cookies:
+        cookie = cookies.split("helpline_csrf=", 1)[1].split(";", 1)[0]
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    if cookie is None or found is None:
+        sys.exit(f"GET {path} answered {r.status} without a CSRF cookie and form token")
+    return cookie, found.group(1)
 
 
-def post(base, path, token, fields, ip):
+def post(base, path, csrf, fields, ip, cookies=""):
     """POSTs a form; returns (status, Location header, seconds taken)."""
     host, port = split(base)
+    cookie, token = csrf
     body = urllib.parse.urlencode(dict(fields, csrf=token))
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"helpline_csrf={token}",
+        "Cookie": f"helpline_csrf={cookie}" + (f"; {cookies}" if cookies else ""),
         "X-Forwarded-For": ip,
     }
     c = http.client.HTTPConnection(host, port, timeout=30)
@@ -70,25 +80,45 @@ def sign_in(base, token, ip):
     return status == 303 and location.endswith("/account"), status, took
 
 
-def register(base):
+def register(base, maildir):
     password = os.environ["FLOOD_PASSWORD"]
-    token = csrf_token(base, "/register")
+    post(base, "/forgot", csrf_token(base, "/forgot"), {"username": USERNAME}, "192.0.2.250")
+    link = None
+    for _ in range(100):
+        for name in sorted(os.listdir(maildir)) if os.path.isdir(maildir) else []:
+            with open(os.path.join(maildir, name), encoding="utf-8", errors="replace") as f:
+                text = f.read().replace("=\r\n", "").replace("=\n", "")
+            found = re.search(r"/reset/([0-9a-f]{64})", text)
+            if found:
+                link = found.group(1)
+        if link:
+            break
+        time.sleep(0.1)
+    if link is None:
+        sys.exit(f"no reset link for {USERNAME} arrived in {maildir}")
+    # Opening the link moves the token into a cookie scoped to /reset.
+    host, port = split(base)
+    c = http.client.HTTPConnection(host, port, timeout=30)
+    c.request("GET", f"/reset/{link}", headers={"X-Forwarded-For": "192.0.2.250"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    reset_cookie = next(
+        v.split(";", 1)[0] for k, v in r.getheaders()
+        if k.lower() == "set-cookie" and v.startswith("helpline_reset=")
+    )
+    csrf = csrf_token(base, "/reset", reset_cookie)
     fields = {
-        "license_number": LICENSE,
-        "business_name": "Front Range Roofing",
-        "contact_name": "Pat Alvarez",
-        "phone": "(303) 658-2075",
-        "email": "pat@frontrange-roofing.example",
         "password": password,
         "confirm": password,
         "question": "first_pet",
         "answer": "Biscuit",
         "answer_again": "Biscuit",
     }
-    status, _, _ = post(base, "/register", token, fields, "192.0.2.250")
+    status, location, _ = post(base, "/reset", csrf, fields, "192.0.2.250", reset_cookie)
     ok, login_status, _ = sign_in(base, csrf_token(base), "192.0.2.251")
     if not ok:
-        sys.exit(f"could not set up {USERNAME}: register {status}, sign-in {login_status}")
+        sys.exit(f"could not set up {USERNAME}: reset {status} {location}, sign-in {login_status}")
 
 
 def good(base, seconds, out):
@@ -195,7 +225,7 @@ def main():
     if cmd == "register":
         register(*args)
     elif cmd == "csrf":
-        print(csrf_token(*args))
+        print(*csrf_token(*args))
     elif cmd == "good":
         good(args[0], float(args[1]), args[2])
     elif cmd == "rss":
