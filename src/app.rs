@@ -23,11 +23,13 @@ use tower_http::trace::TraceLayer;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigErrors, Settings};
 use crate::domain::keyed::Keys;
+use crate::domain::language::Lang;
 use crate::guard::Guard;
 use crate::mail::{EmailTransport, FolderTransport, SmtpTransport};
 use crate::metrics::{Metrics, RequestLabels, SharedMetrics};
 use crate::outbox::Worker;
 use crate::passwords::Hasher;
+use crate::recovery::{Recovery, RecoveryService};
 use crate::store::Store;
 
 /// Everything a handler may use. Cloned per request; every field is a cheap handle.
@@ -49,6 +51,20 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// The server's random keys (kept in the store, shared by every instance).
     pub keys: Keys,
+    /// The decisions, built from the handles above (not from this state).
+    pub recovery: RecoveryService,
+}
+
+impl AppState {
+    /// The recovery service for a request whose language is not known (English).
+    pub fn recovery(&self) -> Recovery<'_> {
+        self.recovery.in_lang(Lang::En)
+    }
+
+    /// The recovery service for a request made in `lang`.
+    pub fn recovery_in(&self, lang: Lang) -> Recovery<'_> {
+        self.recovery.in_lang(lang)
+    }
 }
 
 /// Why Helpline could not start.
@@ -145,8 +161,18 @@ impl Application {
                  clear; use https outside a test machine"
             );
         }
+        let settings = Arc::new(settings);
+        let recovery = RecoveryService {
+            settings: settings.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            guard: guard.clone(),
+            hasher: hasher.clone(),
+            keys: keys.clone(),
+            outbox_wake: outbox_wake.clone(),
+        };
         let state = AppState {
-            settings: Arc::new(settings),
+            settings,
             store,
             clock,
             guard,
@@ -154,6 +180,7 @@ impl Application {
             metrics,
             outbox_wake,
             keys,
+            recovery,
         };
         Ok(Self {
             listener,
