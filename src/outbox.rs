@@ -330,7 +330,7 @@ impl Worker {
             .to(to)
             .subject(msg.subject.clone())
             .message_id(Some(msg.message_id.clone()))
-            .date_now();
+            .date(crate::clock::system_time(self.clock.now_ms()));
         let built = match &msg.body_html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
             None => builder.body(text),

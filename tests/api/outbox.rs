@@ -75,7 +75,11 @@ async fn a_message_is_delivered_with_the_right_headers() {
     );
     let from = parsed.from().and_then(|f| f.first()).expect("from");
     assert_eq!(from.address(), Some("helpline@westminster.example.gov"));
-    assert!(parsed.date().is_some());
+    // The Date header comes from the injected clock, not the machine's.
+    assert_eq!(
+        parsed.date().map(|d| d.to_timestamp() * 1000),
+        Some(crate::common::T0)
+    );
     let text = parsed.body_text(0).expect("text part");
     let html = parsed.body_html(0).expect("html part");
     assert!(text.contains(LINK), "{text}");
