@@ -16,4 +16,5 @@ mod portal;
 mod portal_ux;
 mod races;
 mod roster;
+mod schema;
 mod sms_out;
