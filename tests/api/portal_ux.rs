@@ -163,14 +163,32 @@ async fn error_pages_are_alerts_not_green_success_notices() {
     assert!(!page.body.contains("role=\"alert\""));
     assert!(!title(&page).starts_with("Error"));
 
-    // Our own failure (500): the store is gone.
+    // The database is out of reach: a 503 "try again", never "signed out" or "link expired".
+    p.with_password("C-1001", crate::portal::OLD).await;
+    let mut signed = p.browser();
+    crate::portal::login(&mut signed, "C-1001", crate::portal::OLD).await;
     let mut b = p.browser();
     b.csrf().await;
     p.app.state.store.pool().close().await;
     let page = b.post("/forgot", &[("username", "C-1001")]).await;
-    assert_eq!(page.status, 500);
-    assert_problem_page(&page, "500");
-    assert!(page.body.contains("Something went wrong on our side"));
+    assert_eq!(page.status, 503);
+    assert_problem_page(&page, "503");
+    assert!(
+        page.body.contains("unavailable for a moment"),
+        "{}",
+        page.body
+    );
+    let page = signed.get("/account").await;
+    assert_eq!(
+        page.status,
+        503,
+        "not a redirect to sign in: {:?}",
+        page.location()
+    );
+    assert!(
+        signed.cookies.contains_key("helpline_session"),
+        "the session cookie is kept while the database is away"
+    );
 }
 
 #[tokio::test]

@@ -399,13 +399,48 @@ fn bad_form(v: Visitor, st: &AppState, rejection: &FormRejection) -> Response {
 }
 
 /// A failure of ours: logged in full, shown as a plain apology.
-fn server_error(v: Visitor, st: &AppState, error: &(dyn std::error::Error + 'static)) -> Response {
+/// True when the error is the database being out of reach (down, closed, overloaded), not a
+/// mistake of ours: those get a 503 "try again in a moment".
+fn store_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let sql = match error.downcast_ref::<crate::recovery::RecoveryError>() {
+        Some(crate::recovery::RecoveryError::Store(e)) => Some(e),
+        _ => error.downcast_ref::<sqlx::Error>(),
+    };
+    matches!(
+        sql,
+        Some(
+            sqlx::Error::PoolClosed
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+        )
+    )
+}
+
+pub(super) fn server_error(
+    v: Visitor,
+    st: &AppState,
+    error: &(dyn std::error::Error + 'static),
+) -> Response {
     if let Some(crate::recovery::RecoveryError::Hash(crate::passwords::HashError::Busy)) =
         error.downcast_ref()
     {
         // Too many passwords being checked at once (a flood): a clear "try again", not a 500.
         tracing::info!("refused: password hashing is busy");
         let text = v.tr.t("busy").to_string();
+        return refusal(
+            v,
+            st,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error_title",
+            vec![text],
+            vec![],
+        );
+    }
+    if store_unreachable(error) {
+        tracing::error!(error = %error, "the database cannot be reached");
+        let text = v.tr.t("unavailable").to_string();
         return refusal(
             v,
             st,

@@ -91,7 +91,7 @@ struct LangQuery {
 }
 
 impl FromRequestParts<AppState> for Visitor {
-    type Rejection = std::convert::Infallible;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let https = st.settings.public_url.scheme() == "https";
@@ -146,19 +146,23 @@ impl FromRequestParts<AppState> for Visitor {
         };
 
         let mut session = None;
+        let mut store_error = None;
         if let Some(id) = jar
             .get(&name(SESSION, https))
             .map(|c| c.value().to_string())
         {
-            session = signed_in(st, &id).await;
-            if session.is_none() {
+            match signed_in(st, &id).await {
+                Ok(found) => session = found,
+                Err(e) => store_error = Some(e),
+            }
+            if session.is_none() && store_error.is_none() {
                 jar = jar.remove(removal(SESSION, https));
             }
         }
 
         let keys = st.keys.clone();
         let csrf = csrf_token(&keys, &csrf_seed, session.as_ref());
-        Ok(Visitor {
+        let visitor = Visitor {
             lang,
             tr: Catalog::get(lang),
             csrf,
@@ -168,7 +172,12 @@ impl FromRequestParts<AppState> for Visitor {
             session,
             jar,
             https,
-        })
+        };
+        match store_error {
+            // The store is down: a clear 503 page, never "you are signed out".
+            Some(e) => Err(super::pages::server_error(visitor, st, &e)),
+            None => Ok(visitor),
+        }
     }
 }
 
@@ -199,27 +208,32 @@ pub fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
     ip
 }
 
-/// Looks the session up and applies the idle and absolute limits.
-async fn signed_in(st: &AppState, id: &str) -> Option<SignedIn> {
+/// Looks the session up and applies the idle and absolute limits. A store that cannot be
+/// reached is an error, never "signed out".
+async fn signed_in(st: &AppState, id: &str) -> Result<Option<SignedIn>, sqlx::Error> {
     if id.len() != 64 {
-        return None;
+        return Ok(None);
     }
     let digest = token_digest(id);
-    let row = sessions::get(st.store.pool(), &digest).await.ok()??;
+    let Some(row) = sessions::get(st.store.pool(), &digest).await? else {
+        return Ok(None);
+    };
     let now = st.clock.now_ms();
     let idle = if row.remember != 0 { REMEMBERED } else { IDLE };
     if row.expires_at <= now || row.last_seen_at + duration_ms(idle) <= now {
-        let _ = sessions::delete(st.store.pool(), &digest).await;
-        return None;
+        sessions::delete(st.store.pool(), &digest).await?;
+        return Ok(None);
     }
-    let account_id = row.account_id?;
+    let Some(account_id) = row.account_id else {
+        return Ok(None);
+    };
     if now - row.last_seen_at > 60_000 {
-        let _ = sessions::touch(st.store.pool(), &digest, now).await;
+        sessions::touch(st.store.pool(), &digest, now).await?;
     }
-    Some(SignedIn {
+    Ok(Some(SignedIn {
         id_hash: digest,
         account_id,
-    })
+    }))
 }
 
 /// The cookie's name: `__Host-` prefixed when the site is served over https.
