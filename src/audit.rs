@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use crate::clock::Millis;
+use crate::domain::channel::Channel;
 use crate::store::Tx;
 use crate::store::audit::{self as rows, AuditRow};
 
@@ -23,8 +24,7 @@ pub struct AuditEvent<'a> {
     pub action: &'a str,
     /// Whose credentials: `contractor:C-1001`, `staff:pat@city.gov`.
     pub subject: &'a str,
-    /// `cli`, `web`, `voice`, `sms`, `email`, `staff`.
-    pub channel: &'a str,
+    pub channel: Channel,
     /// Free text without secrets (masked contacts, reasons).
     pub detail: String,
 }

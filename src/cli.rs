@@ -14,6 +14,7 @@ use crate::app::{self, Application, Overrides, StartError};
 use crate::audit::{self, AuditEvent};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigErrors, Settings, Sources, process_env};
+use crate::domain::channel::Channel;
 use crate::domain::email::EmailAddress;
 use crate::domain::password::broken_rules;
 use crate::passwords::Hasher;
@@ -320,7 +321,7 @@ pub async fn add_staff(
             actor: "cli",
             action: "staff_added",
             subject: &format!("staff:{email}"),
-            channel: "cli",
+            channel: Channel::Cli,
             detail: format!("role {}", role.as_str()),
         },
         now,
@@ -415,7 +416,7 @@ async fn demo_temporary_password(
         &Hasher::new(1, 0),
         &contractor,
         std::time::Duration::from_secs(24 * 3600),
-        "cli",
+        Channel::Cli,
         clock.now_ms(),
     )
     .await

@@ -202,14 +202,15 @@ impl Worker {
             }
         }
         // The provider's id for the message, when it gives one (Twilio's sid).
-        let result: Result<Option<String>, DeliveryError> = match msg.channel.as_str() {
-            "email" => match self.build_email(&msg) {
+        let result: Result<Option<String>, DeliveryError> = match msg.channel.parse() {
+            Ok(Channel::Email) => match self.build_email(&msg) {
                 Ok(m) => self.email.send(m).await.map(|()| None),
                 Err(e) => Err(DeliveryError::Permanent(e)),
             },
-            "sms" => self.send_sms(&msg, now).await.map(Some),
-            other => Err(DeliveryError::Permanent(format!(
-                "no transport for channel {other}"
+            Ok(Channel::Sms) => self.send_sms(&msg, now).await.map(Some),
+            _ => Err(DeliveryError::Permanent(format!(
+                "no transport for channel {}",
+                msg.channel
             ))),
         };
         match result {
@@ -281,7 +282,7 @@ impl Worker {
                 kind: "undeliverable",
                 priority: "normal",
                 contractor_id: msg.contractor_id,
-                channel: if msg.channel == "sms" { "sms" } else { "email" },
+                channel: msg.channel.parse().unwrap_or(Channel::Email),
                 summary: format!(
                     "Could not deliver the {} {} to {}",
                     msg.template.replace('_', " "),

@@ -11,6 +11,7 @@ use indicatif::ProgressBar;
 
 use crate::audit::{self, AuditEvent};
 use crate::clock::SharedClock;
+use crate::domain::channel::Channel;
 use crate::domain::email::EmailAddress;
 use crate::domain::phone::PhoneNumber;
 use crate::store::contractors::{self, RosterFields};
@@ -148,7 +149,7 @@ pub async fn import<R: Read>(
                                 actor: "roster-import",
                                 action: "contact_change",
                                 subject: &format!("contractor:{}", new.contractor_number),
-                                channel: "cli",
+                                channel: Channel::Cli,
                                 detail: describe_contact_change(old, new),
                             },
                             now,

@@ -1,5 +1,6 @@
 //! Pure types and rules of the contractor's world: parsed at the edge, no I/O.
 
+pub mod channel;
 pub mod email;
 pub mod keyed;
 pub mod language;

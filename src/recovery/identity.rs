@@ -95,7 +95,7 @@ impl Recovery<'_> {
         id: &str,
         destination: Destination,
         source: &Source,
-        channel: &str,
+        channel: Channel,
     ) -> Result<Option<SendOutcome>> {
         if !self.st.guard.allow_source(source) || !well_formed_token(id) {
             return Ok(None);
@@ -121,7 +121,7 @@ impl Recovery<'_> {
         &self,
         contractor_id: i64,
         destination: Destination,
-        channel: &str,
+        channel: Channel,
     ) -> Result<SendOutcome> {
         let Some(contractor) = contractors::by_id(self.st.store.pool(), contractor_id).await?
         else {

@@ -35,6 +35,7 @@ use crate::clock::SharedClock;
 use crate::clock::{Millis, duration_ms};
 use crate::config::Settings;
 use crate::config::UsernameKind;
+use crate::domain::channel::Channel;
 use crate::domain::email::{EmailAddress, mask_address};
 use crate::domain::keyed::Keys;
 use crate::domain::password::{self, PasswordProblem, PolicyContext};
@@ -393,7 +394,7 @@ impl Recovery<'_> {
         tx: &mut Tx,
         contractor: &Contractor,
         action: &str,
-        channel: &str,
+        channel: Channel,
         detail: String,
         now: Millis,
     ) -> Result<()> {

@@ -45,7 +45,7 @@ impl Recovery<'_> {
                 kind: "not_me",
                 priority: "urgent",
                 contractor_id: Some(contractor.id),
-                channel: "web",
+                channel: Channel::Web,
                 summary: format!(
                     "Contractor {} reports a password change they did not make; account frozen",
                     contractor.fields.contractor_number
@@ -62,7 +62,7 @@ impl Recovery<'_> {
             &mut tx,
             &contractor,
             "account_frozen",
-            "web",
+            Channel::Web,
             "this wasn't me".into(),
             now,
         )

@@ -19,7 +19,7 @@ impl Recovery<'_> {
             &token_digest(&token),
             account_id,
             Purpose::NotMe,
-            "notice",
+            Channel::Email,
             now + duration_ms(NOT_ME_LIFETIME),
             now,
         )

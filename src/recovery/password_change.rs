@@ -126,7 +126,7 @@ impl Recovery<'_> {
             &mut tx,
             &contractor,
             "password_changed",
-            "web",
+            Channel::Web,
             format!("forced change after a temporary password; {ended} session(s) ended"),
             now,
         )

@@ -83,12 +83,13 @@ impl Recovery<'_> {
                 // record the setup link (or temporary password) goes.
                 let (sent, by) = if c.fields.email.is_some() {
                     (
-                        self.send_reset_link(&c, "web", LinkKind::Setup).await?,
+                        self.send_reset_link(&c, Channel::Web, LinkKind::Setup)
+                            .await?,
                         Destination::Email,
                     )
                 } else {
                     (
-                        self.send_temporary_password(&c, "web").await?,
+                        self.send_temporary_password(&c, Channel::Web).await?,
                         Destination::Sms,
                     )
                 };
@@ -150,7 +151,7 @@ impl Recovery<'_> {
                 kind: "registration",
                 priority: "normal",
                 contractor_id: None,
-                channel: "web",
+                channel: Channel::Web,
                 summary: format!(
                     "New contractor registration: license {license}, {}",
                     form.business_name.trim()

@@ -21,7 +21,7 @@ impl Recovery<'_> {
             return Ok(());
         };
         self.remember_language(&contractor).await?;
-        self.send_reset_link(&contractor, "web", LinkKind::Reset)
+        self.send_reset_link(&contractor, Channel::Web, LinkKind::Reset)
             .await?;
         Ok(())
     }
@@ -31,7 +31,7 @@ impl Recovery<'_> {
     pub(super) async fn send_reset_link(
         &self,
         contractor: &Contractor,
-        channel: &str,
+        channel: Channel,
         kind: LinkKind,
     ) -> Result<SendOutcome> {
         let Some(email) = contractor
@@ -187,7 +187,7 @@ impl Recovery<'_> {
             &mut tx,
             &contractor,
             "password_reset",
-            "web",
+            Channel::Web,
             format!("by reset link; {ended} session(s) ended"),
             now,
         )

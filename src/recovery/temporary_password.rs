@@ -9,7 +9,7 @@ impl Recovery<'_> {
     pub(super) async fn send_temporary_password(
         &self,
         contractor: &Contractor,
-        channel: &str,
+        channel: Channel,
     ) -> Result<SendOutcome> {
         if !self.st.settings.twilio.sms_enabled {
             return Ok(SendOutcome::NoDestination);
@@ -79,7 +79,7 @@ pub async fn issue_temporary_password(
     hasher: &crate::passwords::Hasher,
     contractor: &Contractor,
     lifetime: Duration,
-    channel: &str,
+    channel: Channel,
     now: Millis,
 ) -> Result<SecretString> {
     let temp = SecretString::from(temporary_password());
@@ -91,7 +91,7 @@ pub async fn issue_temporary_password(
     audit::append(
         &mut tx,
         &AuditEvent {
-            actor: channel,
+            actor: channel.as_str(),
             action: "temporary_password_issued",
             subject: &subject,
             channel,

@@ -24,20 +24,8 @@ pub struct NewMessage {
     pub secret_expires_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-}
+/// How a message goes out: `Channel::Email` or `Channel::Sms` (the table refuses others).
+pub use crate::domain::channel::Channel;
 
 /// A claimed or stored message.
 #[derive(Debug, Clone, sqlx::FromRow)]

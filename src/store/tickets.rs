@@ -4,6 +4,7 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::channel::Channel;
 
 /// What a new ticket is about. Never holds a secret.
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub struct NewTicket<'a> {
     pub kind: &'a str,
     pub priority: &'a str,
     pub contractor_id: Option<i64>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub summary: String,
     pub detail: String,
     pub outbox_id: Option<i64>,
@@ -39,7 +40,7 @@ pub async fn open(tx: &mut Tx, t: &NewTicket<'_>, now: Millis) -> Result<i64, sq
     .bind(t.kind)
     .bind(t.priority)
     .bind(t.contractor_id)
-    .bind(t.channel)
+    .bind(t.channel.as_str())
     .bind(&t.summary)
     .bind(&t.detail)
     .bind(t.outbox_id)

@@ -4,6 +4,7 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::channel::Channel;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub async fn insert(
     digest: &str,
     account_id: i64,
     purpose: Purpose,
-    channel: &str,
+    channel: Channel,
     expires_at: Millis,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
@@ -37,7 +38,7 @@ pub async fn insert(
     .bind(digest)
     .bind(account_id)
     .bind(purpose.as_str())
-    .bind(channel)
+    .bind(channel.as_str())
     .bind(now)
     .bind(expires_at)
     .execute(&mut **tx)

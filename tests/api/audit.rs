@@ -26,7 +26,7 @@ async fn append_three(store: &Store) {
                 actor: "system",
                 action,
                 subject: "contractor:C-1001",
-                channel: "voice",
+                channel: helpline::domain::channel::Channel::Voice,
                 detail: format!("event {i}"),
             },
             clock.now_ms(),

@@ -16,6 +16,7 @@ use super::web::{
 };
 use crate::app::AppState;
 use crate::clock::duration_ms;
+use crate::domain::channel::Channel;
 use crate::domain::email::mask_address;
 use crate::domain::secret::{random_token, token_digest};
 use crate::guard::Source;
@@ -1204,7 +1205,7 @@ pub async fn help_send(
     };
     let sent = st
         .recovery_in(v.lang)
-        .send_verified(&id, destination, &Source::Ip(v.ip), "web")
+        .send_verified(&id, destination, &Source::Ip(v.ip), Channel::Web)
         .await;
     v.unset(HELP);
     let result = match sent {
