@@ -25,10 +25,10 @@ use crate::config::{ConfigErrors, Settings};
 use crate::domain::keyed::Keys;
 use crate::domain::language::Lang;
 use crate::guard::Guard;
+use crate::hashing::Hasher;
 use crate::mail::{EmailTransport, FolderTransport, SmtpTransport};
 use crate::metrics::{Metrics, RequestLabels, SharedMetrics};
 use crate::outbox::Worker;
-use crate::passwords::Hasher;
 use crate::recovery::{Recovery, RecoveryService};
 use crate::store::Store;
 

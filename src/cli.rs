@@ -17,7 +17,7 @@ use crate::config::{ConfigErrors, Settings, Sources, process_env};
 use crate::domain::channel::Channel;
 use crate::domain::email::EmailAddress;
 use crate::domain::password::broken_rules;
-use crate::passwords::Hasher;
+use crate::hashing::Hasher;
 use crate::roster;
 use crate::store::{Store, staff};
 

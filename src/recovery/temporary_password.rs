@@ -76,7 +76,7 @@ impl Recovery<'_> {
 /// audited in one transaction, as the kiosk's text does. Returns the password.
 pub async fn issue_temporary_password(
     store: &crate::store::Store,
-    hasher: &crate::passwords::Hasher,
+    hasher: &crate::hashing::Hasher,
     contractor: &Contractor,
     lifetime: Duration,
     channel: Channel,

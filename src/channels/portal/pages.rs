@@ -424,7 +424,7 @@ pub(super) fn server_error(
     st: &AppState,
     error: &(dyn std::error::Error + 'static),
 ) -> Response {
-    if let Some(crate::recovery::RecoveryError::Hash(crate::passwords::HashError::Busy)) =
+    if let Some(crate::recovery::RecoveryError::Hash(crate::hashing::HashError::Busy)) =
         error.downcast_ref()
     {
         // Too many passwords being checked at once (a flood): a clear "try again", not a 500.
