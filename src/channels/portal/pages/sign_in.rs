@@ -1,0 +1,150 @@
+//! Sign in, sign out and the account page.
+
+use super::*;
+
+pub async fn login_page(State(st): State<AppState>, v: Visitor) -> Response {
+    if v.session.is_some() {
+        return v.redirect("/account");
+    }
+    login_form(v, &st, false, String::new())
+}
+
+pub(super) fn login_form(v: Visitor, st: &AppState, refused: bool, username: String) -> Response {
+    let page = LoginPage {
+        p: v.page(st, None),
+        title: v.tr.t("login_title").to_string(),
+        errs: Errors::default(),
+        refused,
+        username_label: username_label(st),
+        username,
+    };
+    v.render(StatusCode::OK, page)
+}
+
+/// The sign-in form with field problems (a control character, too long).
+pub(super) fn login_form_with(v: Visitor, st: &AppState, errs: Errors, typed: &str) -> Response {
+    // A username with a problem is typed again; one that was fine is kept.
+    let username = if errs.has("username") {
+        String::new()
+    } else {
+        typed.to_string()
+    };
+    let page = LoginPage {
+        p: v.page(st, None),
+        title: v.tr.t("login_title").to_string(),
+        errs,
+        refused: false,
+        username_label: username_label(st),
+        username,
+    };
+    v.render(StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
+pub async fn login(
+    State(st): State<AppState>,
+    mut v: Visitor,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let f = form_or_answer!(v, st, form);
+    let problems = field_problems(&[
+        ("username", &f.username, FIELD_MAX),
+        ("password", &f.password, SECRET_MAX),
+    ]);
+    if !problems.is_empty() {
+        let errs = Errors::from_codes(v.tr, &problems);
+        return login_form_with(v, &st, errs, &f.username);
+    }
+    let device = v.cookie(DEVICE);
+    let password = SecretString::from(f.password);
+    let outcome = st
+        .recovery_in(v.lang)
+        .login(LoginAttempt {
+            typed: &f.username,
+            password: &password,
+            source: &Source::Ip(v.ip),
+            device: device.as_deref(),
+        })
+        .await;
+    match outcome {
+        Ok(LoginOutcome::Success {
+            account_id,
+            must_change,
+            device,
+        }) => {
+            if let Err(e) = v
+                .sign_in(&st, account_id, !f.remember.is_empty(), must_change)
+                .await
+            {
+                return server_error(v, &st, &e);
+            }
+            v.set_device(device, st.recovery().device_lifetime());
+            v.redirect(if must_change {
+                "/login/change"
+            } else {
+                "/account"
+            })
+        }
+        Ok(LoginOutcome::Refused) => login_form(v, &st, true, f.username),
+        Err(e) => server_error(v, &st, &e),
+    }
+}
+
+pub async fn logout(
+    State(st): State<AppState>,
+    mut v: Visitor,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let _ = form_or_answer!(v, st, form);
+    if let Err(e) = v.sign_out(&st).await {
+        return server_error(v, &st, &e);
+    }
+    v.redirect("/login")
+}
+
+/// The signed-in account, or a redirect to sign in.
+pub(super) async fn account_of(
+    st: &AppState,
+    v: &Visitor,
+) -> Result<
+    Option<(
+        String,
+        crate::store::contractors::Contractor,
+        crate::store::accounts::Account,
+    )>,
+    crate::recovery::RecoveryError,
+> {
+    match &v.session {
+        Some(s) => {
+            st.recovery_in(v.lang)
+                .username_for_account(s.account_id)
+                .await
+        }
+        None => Ok(None),
+    }
+}
+
+pub async fn account(
+    State(st): State<AppState>,
+    v: Visitor,
+    query: axum::extract::Query<ChangedQuery>,
+) -> Response {
+    let (username, c, a) = match account_of(&st, &v).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return v.redirect("/login"),
+        Err(e) => return server_error(v, &st, &e),
+    };
+    if a.must_change() {
+        return v.redirect("/login/change");
+    }
+    let none = v.tr.t("none_on_record").to_string();
+    let page = AccountPage {
+        p: v.page(&st, Some(username)),
+        title: v.tr.t("account_title").to_string(),
+        changed: query.changed.is_some(),
+        business: c.fields.business_name.clone(),
+        contact: c.fields.contact_name.clone(),
+        email: c.fields.email.as_deref().map_or(none.clone(), mask_address),
+        phone: c.fields.phone.as_deref().map_or(none, mask_address),
+    };
+    v.render(StatusCode::OK, page)
+}
