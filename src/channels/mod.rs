@@ -1,4 +1,5 @@
 //! Channel adapters: they authenticate requests, turn them into calls of the recovery service,
 //! and render its answers. They decide nothing themselves.
 
+pub mod client_ip;
 pub mod portal;

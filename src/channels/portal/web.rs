@@ -1,11 +1,11 @@
 //! Web plumbing shared by the portal pages: the visitor (language, CSRF token, session,
 //! source address), cookies, field errors, rendering and security headers.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, Request};
+use axum::extract::{FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -96,18 +96,7 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let https = st.settings.public_url.scheme() == "https";
         let mut jar = CookieJar::from_headers(&parts.headers);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
-        let ip = client_ip(peer, &forwarded, &st.settings.trusted_proxies);
+        let ip = crate::channels::client_ip::of_request(parts, &st.settings.trusted_proxies);
 
         let asked = Query::<LangQuery>::try_from_uri(&parts.uri)
             .ok()
@@ -184,28 +173,6 @@ impl FromRequestParts<AppState> for Visitor {
 fn csrf_token(keys: &crate::domain::keyed::Keys, seed: &str, session: Option<&SignedIn>) -> String {
     let bound = session.map_or("", |s| s.id_hash.as_str());
     keys.csrf.tag(&[seed.as_bytes(), bound.as_bytes()])
-}
-
-/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
-/// right-most address of `X-Forwarded-For` that is not itself a trusted proxy (entries further
-/// left could have been written by the client).
-pub fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    let mut ip = peer;
-    for hop in forwarded.rsplit(',') {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(addr) => {
-                ip = addr;
-                if !trusted.contains(&addr) {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    ip
 }
 
 /// Looks the session up and applies the idle and absolute limits. A store that cannot be
@@ -593,30 +560,4 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy = [ip("10.0.0.2")];
-        assert_eq!(
-            client_ip(ip("203.0.113.9"), "1.2.3.4", &proxy),
-            ip("203.0.113.9")
-        );
-        assert_eq!(client_ip(ip("10.0.0.2"), "1.2.3.4", &proxy), ip("1.2.3.4"));
-        // A client-written entry on the left is ignored.
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), "6.6.6.6, 1.2.3.4", &proxy),
-            ip("1.2.3.4")
-        );
-        assert_eq!(client_ip(ip("10.0.0.2"), "", &proxy), ip("10.0.0.2"));
-        assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxy), ip("10.0.0.2"));
-    }
 }
