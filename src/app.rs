@@ -290,7 +290,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         // The portal's router brings the fallback: unknown paths get its 404 page.
-        .merge(crate::channels::portal::router())
+        .merge(crate::channels::portal::router(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

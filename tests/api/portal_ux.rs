@@ -189,6 +189,21 @@ async fn error_pages_are_alerts_not_green_success_notices() {
         signed.cookies.contains_key("helpline_session"),
         "the session cookie is kept while the database is away"
     );
+
+    // Every page's failure is drawn in one place, in the language the request asked for.
+    let link = format!("/reset/{}", "a".repeat(64));
+    let page = p.spanish().get(&link).await;
+    assert_eq!(page.status, 503, "not \"link expired\": {}", page.body);
+    assert!(page.body.contains("<html lang=\"es\">"), "{}", page.body);
+    assert!(page.body.contains("no está disponible por un momento"));
+    assert_problem_page(&page, "503 es");
+    // A registration draft the store cannot give back is a 503, not an empty form.
+    let mut drafted = p.browser();
+    drafted
+        .cookies
+        .insert("helpline_draft".into(), "b".repeat(64));
+    let page = drafted.get("/register").await;
+    assert_eq!(page.status, 503, "{}", page.body);
 }
 
 #[tokio::test]

@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 
-pub fn router() -> Router<AppState> {
+/// The portal's routes; failures of any of them are drawn as its own page (see
+/// [`pages::render_failures`]).
+pub fn router(st: &AppState) -> Router<AppState> {
     Router::new()
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -45,5 +47,9 @@ pub fn router() -> Router<AppState> {
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(pages::method_not_allowed)
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            pages::render_failures,
+        ))
         .layer(axum::middleware::from_fn(web::security_headers))
 }

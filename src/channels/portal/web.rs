@@ -98,23 +98,8 @@ impl FromRequestParts<AppState> for Visitor {
         let mut jar = CookieJar::from_headers(&parts.headers);
         let ip = crate::channels::client_ip::of_request(parts, &st.settings.trusted_proxies);
 
-        let asked = Query::<LangQuery>::try_from_uri(&parts.uri)
-            .ok()
-            .and_then(|q| q.0.lang)
-            .and_then(|l| Lang::from_code(&l));
-        let lang = asked
-            .or_else(|| {
-                jar.get(&name(LANG, https))
-                    .and_then(|c| Lang::from_code(c.value()))
-            })
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
-            })
-            .unwrap_or(Lang::En);
+        let asked = asked_lang(&parts.uri);
+        let lang = request_lang(&parts.uri, &parts.headers, https);
         if let Some(l) = asked {
             jar = jar.add(cookie(
                 LANG,
@@ -164,10 +149,36 @@ impl FromRequestParts<AppState> for Visitor {
         };
         match store_error {
             // The store is down: a clear 503 page, never "you are signed out".
-            Some(e) => Err(super::pages::server_error(visitor, st, &e)),
+            Some(e) => Err(super::pages::PageError::from(e).into_response()),
             None => Ok(visitor),
         }
     }
+}
+
+/// The language a request asked for with `?lang=`, if any.
+fn asked_lang(uri: &axum::http::Uri) -> Option<Lang> {
+    Query::<LangQuery>::try_from_uri(uri)
+        .ok()
+        .and_then(|q| q.0.lang)
+        .and_then(|l| Lang::from_code(&l))
+}
+
+/// A request's language: `?lang=`, else the language cookie, else `Accept-Language`, else
+/// English.
+pub fn request_lang(uri: &axum::http::Uri, headers: &axum::http::HeaderMap, https: bool) -> Lang {
+    asked_lang(uri)
+        .or_else(|| {
+            CookieJar::from_headers(headers)
+                .get(&name(LANG, https))
+                .and_then(|c| Lang::from_code(c.value()))
+        })
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::En)
 }
 
 fn csrf_token(keys: &crate::domain::keyed::Keys, seed: &str, session: Option<&SignedIn>) -> String {
@@ -246,25 +257,7 @@ fn removal(base: &str, https: bool) -> Cookie<'static> {
 impl Visitor {
     /// The page context for templates.
     pub fn page(&self, st: &AppState, user: Option<String>) -> PageCtx {
-        let staff_phone = st
-            .settings
-            .staff_phone
-            .as_deref()
-            .and_then(|p| PhoneNumber::parse(p).ok())
-            .map(|p| StaffPhone {
-                tel: p.as_str().to_string(),
-                shown: p.national(),
-            });
-        PageCtx {
-            tr: self.tr,
-            lang: self.lang.code(),
-            csrf: self.csrf.clone(),
-            user,
-            city: st.settings.city.name.clone(),
-            username_label: username_label(st.settings.city.username),
-            staff_phone,
-            office_hours: st.settings.staff_office_hours.clone(),
-        }
+        PageCtx::new(st, self.lang, self.csrf.clone(), user)
     }
 
     /// True when the form's token was made for this browser's cookie and session.
@@ -461,6 +454,30 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
+    /// The context of a page in `lang`; `csrf` is the token its forms carry (empty for a page
+    /// without forms), `user` the signed-in username shown at the top.
+    pub fn new(st: &AppState, lang: Lang, csrf: String, user: Option<String>) -> PageCtx {
+        let staff_phone = st
+            .settings
+            .staff_phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+            .map(|p| StaffPhone {
+                tel: p.as_str().to_string(),
+                shown: p.national(),
+            });
+        PageCtx {
+            tr: Catalog::get(lang),
+            lang: lang.code(),
+            csrf,
+            user,
+            city: st.settings.city.name.clone(),
+            username_label: username_label(st.settings.city.username),
+            staff_phone,
+            office_hours: st.settings.staff_office_hours.clone(),
+        }
+    }
+
     /// The visible label of a form field, for the error summary. `password_label` is the
     /// password field's label on this page ("Password" or "New password").
     pub fn field_label(&self, field: &str, password_label: &str) -> &'static str {

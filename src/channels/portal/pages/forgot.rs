@@ -23,7 +23,7 @@ pub async fn forgot(
     State(st): State<AppState>,
     v: Visitor,
     form: Result<Form<ForgotForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     let problems = field_problems(&[("username", &f.username, FIELD_MAX)]);
     if !problems.is_empty() {
@@ -34,14 +34,10 @@ pub async fn forgot(
             sent: false,
             username_label: username_label(&st),
         };
-        return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
+        return Ok(v.render(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
-    if let Err(e) = st
-        .recovery_in(v.lang)
+    st.recovery_in(v.lang)
         .request_reset(&f.username, &Source::Ip(v.ip))
-        .await
-    {
-        return server_error(v, &st, &e);
-    }
-    v.redirect("/forgot?sent=1")
+        .await?;
+    Ok(v.redirect("/forgot?sent=1"))
 }

@@ -23,7 +23,7 @@ pub async fn help(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<HelpForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     let problems = field_problems(&[
         ("number", &f.number, FIELD_MAX),
@@ -36,24 +36,18 @@ pub async fn help(
             errs: Errors::from_codes(v.tr, &problems),
             refused: false,
         };
-        return v.render(StatusCode::UNPROCESSABLE_ENTITY, page);
+        return Ok(v.render(StatusCode::UNPROCESSABLE_ENTITY, page));
     }
     let recovery = st.recovery_in(v.lang);
-    let verified = match recovery
+    let Some(verified) = recovery
         .verify_identity(&f.number, &f.phone, &Source::Ip(v.ip))
-        .await
-    {
-        Ok(Some(found)) => found,
-        Ok(None) => return help_form(v, &st, true),
-        Err(e) => return server_error(v, &st, &e),
+        .await?
+    else {
+        return Ok(help_form(v, &st, true));
     };
-    match recovery.hold_verification(&verified).await {
-        Ok(id) => {
-            v.set(HELP, id, Some(HELP_STEP));
-            v.redirect("/help/choose")
-        }
-        Err(e) => server_error(v, &st, &e),
-    }
+    let id = recovery.hold_verification(&verified).await?;
+    v.set(HELP, id, Some(HELP_STEP));
+    Ok(v.redirect("/help/choose"))
 }
 
 pub(super) fn help_expired(v: Visitor, st: &AppState) -> Response {
@@ -69,23 +63,20 @@ pub(super) fn help_expired(v: Visitor, st: &AppState) -> Response {
 }
 
 /// Step two's page: where on record to send, from the verification kept on the server.
-pub async fn help_choose(State(st): State<AppState>, v: Visitor) -> Response {
+pub async fn help_choose(State(st): State<AppState>, v: Visitor) -> Page {
     let Some(id) = v.cookie(HELP) else {
-        return help_expired(v, &st);
+        return Ok(help_expired(v, &st));
     };
-    match st.recovery_in(v.lang).verification(&id).await {
-        Ok(Some(verified)) => {
-            let page = HelpChoosePage {
-                p: v.page(&st, None),
-                title: v.tr.t("help_title").to_string(),
-                email: verified.email,
-                phone: verified.phone,
-            };
-            v.render(StatusCode::OK, page)
-        }
-        Ok(None) => help_expired(v, &st),
-        Err(e) => server_error(v, &st, &e),
-    }
+    let Some(verified) = st.recovery_in(v.lang).verification(&id).await? else {
+        return Ok(help_expired(v, &st));
+    };
+    let page = HelpChoosePage {
+        p: v.page(&st, None),
+        title: v.tr.t("help_title").to_string(),
+        email: verified.email,
+        phone: verified.phone,
+    };
+    Ok(v.render(StatusCode::OK, page))
 }
 
 /// Step two: send to the chosen contact on record. The verification is used up by this one
@@ -94,10 +85,10 @@ pub async fn help_send(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<HelpSendForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     let Some(id) = v.cookie(HELP) else {
-        return help_expired(v, &st);
+        return Ok(help_expired(v, &st));
     };
     let destination = match f.destination.as_str() {
         "sms" => Destination::Sms,
@@ -106,19 +97,16 @@ pub async fn help_send(
     let sent = st
         .recovery_in(v.lang)
         .send_verified(&id, destination, &Source::Ip(v.ip), Channel::Web)
-        .await;
+        .await?;
     v.unset(HELP);
-    let result = match sent {
-        Ok(Some(SendOutcome::Sent { to })) => match destination {
-            Destination::Email => format!("email:{to}"),
-            Destination::Sms => format!("sms:{to}"),
+    Ok(match sent {
+        Some(SendOutcome::Sent { to }) => match destination {
+            Destination::Email => done(v, "email", &to),
+            Destination::Sms => done(v, "sms", &to),
         },
-        Ok(Some(SendOutcome::TooSoon | SendOutcome::NoDestination)) => "none:".to_string(),
-        Ok(None) => return help_expired(v, &st),
-        Err(e) => return server_error(v, &st, &e),
-    };
-    let (kind, to) = result.split_once(':').unwrap_or(("none", ""));
-    done(v, kind, to)
+        Some(SendOutcome::TooSoon | SendOutcome::NoDestination) => done(v, "none", ""),
+        None => help_expired(v, &st),
+    })
 }
 
 /// Ends a form's journey with post/redirect/get: what happened is kept in a short-lived

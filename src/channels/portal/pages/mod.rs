@@ -399,70 +399,6 @@ fn bad_form(v: Visitor, st: &AppState, rejection: &FormRejection) -> Response {
     )
 }
 
-/// A failure of ours: logged in full, shown as a plain apology.
-/// True when the error is the database being out of reach (down, closed, overloaded), not a
-/// mistake of ours: those get a 503 "try again in a moment".
-fn store_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
-    let sql = match error.downcast_ref::<crate::recovery::RecoveryError>() {
-        Some(crate::recovery::RecoveryError::Store(e)) => Some(e),
-        _ => error.downcast_ref::<sqlx::Error>(),
-    };
-    matches!(
-        sql,
-        Some(
-            sqlx::Error::PoolClosed
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::WorkerCrashed
-        )
-    )
-}
-
-pub(super) fn server_error(
-    v: Visitor,
-    st: &AppState,
-    error: &(dyn std::error::Error + 'static),
-) -> Response {
-    if let Some(crate::recovery::RecoveryError::Hash(crate::hashing::HashError::Busy)) =
-        error.downcast_ref()
-    {
-        // Too many passwords being checked at once (a flood): a clear "try again", not a 500.
-        tracing::info!("refused: password hashing is busy");
-        let text = v.tr.t("busy").to_string();
-        return refusal(
-            v,
-            st,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error_title",
-            vec![text],
-            vec![],
-        );
-    }
-    if store_unreachable(error) {
-        tracing::error!(error = %error, "the database cannot be reached");
-        let text = v.tr.t("unavailable").to_string();
-        return refusal(
-            v,
-            st,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error_title",
-            vec![text],
-            vec![],
-        );
-    }
-    tracing::error!(error = %error, "portal request failed");
-    let text = v.tr.t("server_error").to_string();
-    message(
-        v,
-        st,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "error_title",
-        vec![text],
-        vec![],
-    )
-}
-
 fn invalid_link(mut v: Visitor, st: &AppState) -> Response {
     v.clear_reset_token();
     let text = v.tr.t("invalid_link").to_string();
@@ -482,16 +418,17 @@ macro_rules! form_or_answer {
         match $form {
             Ok(Form(f)) => {
                 if !$v.csrf_ok(&f.csrf) {
-                    return csrf_failed($v, &$st);
+                    return Ok(csrf_failed($v, &$st));
                 }
                 f
             }
-            Err(rejection) => return bad_form($v, &$st, &rejection),
+            Err(rejection) => return Ok(bad_form($v, &$st, &rejection)),
         }
     };
 }
 
 mod change;
+mod failure;
 mod forgot;
 mod kiosk;
 mod not_me;
@@ -500,6 +437,7 @@ mod reset;
 mod sign_in;
 
 pub use change::*;
+pub use failure::{Page, PageError, render_failures};
 pub use forgot::*;
 pub use kiosk::*;
 pub use not_me::*;

@@ -6,19 +6,17 @@ pub async fn not_me_page(
     State(st): State<AppState>,
     v: Visitor,
     Path(token): Path<String>,
-) -> Response {
-    match st.recovery_in(v.lang).not_me_valid(&token).await {
-        Ok(true) => {
-            let page = NotMePage {
-                p: v.page(&st, None),
-                title: v.tr.t("not_me_title").to_string(),
-                token,
-            };
-            v.render(StatusCode::OK, page)
-        }
-        Ok(false) => invalid_link(v, &st),
-        Err(e) => server_error(v, &st, &e),
-    }
+) -> Page {
+    Ok(if st.recovery_in(v.lang).not_me_valid(&token).await? {
+        let page = NotMePage {
+            p: v.page(&st, None),
+            title: v.tr.t("not_me_title").to_string(),
+            token,
+        };
+        v.render(StatusCode::OK, page)
+    } else {
+        invalid_link(v, &st)
+    })
 }
 
 #[derive(Template)]
@@ -38,11 +36,11 @@ pub async fn not_me(
     v: Visitor,
     Path(token): Path<String>,
     form: Result<Form<CsrfOnly>, FormRejection>,
-) -> Response {
+) -> Page {
     let _ = form_or_answer!(v, st, form);
-    match st.recovery_in(v.lang).not_me(&token).await {
-        Ok(true) => done(v, "frozen", ""),
-        Ok(false) => invalid_link(v, &st),
-        Err(e) => server_error(v, &st, &e),
-    }
+    Ok(if st.recovery_in(v.lang).not_me(&token).await? {
+        done(v, "frozen", "")
+    } else {
+        invalid_link(v, &st)
+    })
 }

@@ -28,9 +28,9 @@ pub(super) const REGISTER_FIELDS: [&str; 12] = [
     "answer_again",
 ];
 
-pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Response {
+pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Page {
     let draft = match v.cookie(DRAFT) {
-        Some(id) => load_draft(&st, &id).await,
+        Some(id) => load_draft(&st, &id).await?,
         None => None,
     }
     .unwrap_or_default();
@@ -48,7 +48,7 @@ pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Response {
         errs: Errors::from_codes(v.tr, &errors),
         f: draft.fields,
     };
-    v.render(StatusCode::OK, page)
+    Ok(v.render(StatusCode::OK, page))
 }
 
 /// The static code matching a stored one (codes come from a closed set).
@@ -60,17 +60,22 @@ pub(super) fn code_of(code: &str) -> &'static str {
         .unwrap_or("required")
 }
 
-pub(super) async fn load_draft(st: &AppState, id: &str) -> Option<RegisterDraft> {
+/// The draft behind the cookie's id, if it is live. A database that cannot be reached is an
+/// error (a 503 page), not an empty form.
+pub(super) async fn load_draft(
+    st: &AppState,
+    id: &str,
+) -> Result<Option<RegisterDraft>, sqlx::Error> {
     if id.len() != 64 {
-        return None;
+        return Ok(None);
     }
-    let row = sessions::get(st.store.pool(), &token_digest(id))
-        .await
-        .ok()??;
+    let Some(row) = sessions::get(st.store.pool(), &token_digest(id)).await? else {
+        return Ok(None);
+    };
     if row.expires_at <= st.clock.now_ms() || row.account_id.is_some() {
-        return None;
+        return Ok(None);
     }
-    serde_json::from_str(&row.data).ok()
+    Ok(serde_json::from_str(&row.data).ok())
 }
 
 /// Keeps the draft server-side for a few minutes and sends the browser back to the form.
@@ -78,11 +83,11 @@ pub(super) async fn redirect_with_draft(
     st: &AppState,
     mut v: Visitor,
     draft: &RegisterDraft,
-) -> Response {
+) -> Page {
     let id = random_token(32);
     let now = st.clock.now_ms();
     let data = serde_json::to_string(draft).unwrap_or_default();
-    let created = sessions::create(
+    sessions::create(
         st.store.pool(),
         &sessions::NewSession {
             id_hash: &token_digest(&id),
@@ -92,21 +97,16 @@ pub(super) async fn redirect_with_draft(
         },
         now,
     )
-    .await;
-    match created {
-        Ok(()) => {
-            v.set(DRAFT, id, Some(HELP_STEP));
-            v.redirect("/register")
-        }
-        Err(e) => server_error(v, st, &e),
-    }
+    .await?;
+    v.set(DRAFT, id, Some(HELP_STEP));
+    Ok(v.redirect("/register"))
 }
 
 pub async fn register(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<RegisterForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     v.unset(DRAFT);
     let mut problems = field_problems(&[
@@ -142,18 +142,18 @@ pub async fn register(
     let outcome = if problems.is_empty() {
         st.recovery_in(v.lang)
             .register(&registration, &Source::Ip(v.ip))
-            .await
+            .await?
     } else {
-        Ok(Err(std::mem::take(&mut problems)))
+        Err(std::mem::take(&mut problems))
     };
     match outcome {
-        Ok(Ok(RegistrationOutcome::SetupSent { to, by })) => match by {
+        Ok(RegistrationOutcome::SetupSent { to, by }) => Ok(match by {
             Destination::Email => done(v, "setup_email", &to),
             Destination::Sms => done(v, "setup_sms", &to),
-        },
-        Ok(Ok(RegistrationOutcome::SetupTooSoon)) => done(v, "setup_soon", ""),
-        Ok(Ok(RegistrationOutcome::Pending { ticket })) => done(v, "pending", &ticket.to_string()),
-        Ok(Err(errors)) => {
+        }),
+        Ok(RegistrationOutcome::SetupTooSoon) => Ok(done(v, "setup_soon", "")),
+        Ok(RegistrationOutcome::Pending { ticket }) => Ok(done(v, "pending", &ticket.to_string())),
+        Err(errors) => {
             // Control characters are not kept: the contractor types those fields again.
             let keep = |name: &str, value: String| {
                 if errors
@@ -183,6 +183,5 @@ pub async fn register(
             };
             redirect_with_draft(&st, v, &draft).await
         }
-        Err(e) => server_error(v, &st, &e),
     }
 }

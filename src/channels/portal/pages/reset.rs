@@ -8,24 +8,23 @@ pub async fn reset_link(
     State(st): State<AppState>,
     mut v: Visitor,
     Path(token): Path<String>,
-) -> Response {
-    match st.recovery_in(v.lang).reset_target(&token).await {
-        Ok(Some(_)) => {
+) -> Page {
+    Ok(match st.recovery_in(v.lang).reset_target(&token).await? {
+        Some(_) => {
             v.set_reset_token(token);
             v.redirect("/reset")
         }
-        Ok(None) => invalid_link(v, &st),
-        Err(e) => server_error(v, &st, &e),
-    }
+        None => invalid_link(v, &st),
+    })
 }
 
 pub async fn reset_empty(State(st): State<AppState>, v: Visitor) -> Response {
     invalid_link(v, &st)
 }
 
-pub async fn reset_page(State(st): State<AppState>, v: Visitor) -> Response {
+pub async fn reset_page(State(st): State<AppState>, v: Visitor) -> Page {
     let Some(token) = v.reset_token() else {
-        return invalid_link(v, &st);
+        return Ok(invalid_link(v, &st));
     };
     reset_form(st, v, token, None).await
 }
@@ -35,11 +34,9 @@ pub(super) async fn reset_form(
     mut v: Visitor,
     token: String,
     submitted: Option<NewPasswordForm>,
-) -> Response {
-    let target = match st.recovery_in(v.lang).reset_target(&token).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return invalid_link(v, &st),
-        Err(e) => return server_error(v, &st, &e),
+) -> Page {
+    let Some(target) = st.recovery_in(v.lang).reset_target(&token).await? else {
+        return Ok(invalid_link(v, &st));
     };
     let (errs, question) = match submitted {
         None => (Errors::default(), String::new()),
@@ -49,19 +46,20 @@ pub(super) async fn reset_form(
         Some(f) => match st
             .recovery_in(v.lang)
             .complete_reset(&token, &f.password_form())
-            .await
+            .await?
         {
-            Ok(ResetOutcome::Done) => {
+            ResetOutcome::Done => {
                 v.clear_reset_token();
                 if let Some(s) = v.session.take() {
-                    let _ = sessions::delete(st.store.pool(), &s.id_hash).await;
+                    // The reset already ended every session of the account; this is the
+                    // browser's own, which may belong to another account.
+                    sessions::delete(st.store.pool(), &s.id_hash).await?;
                 }
                 v.unset(super::super::web::SESSION);
-                return done(v, "reset", "");
+                return Ok(done(v, "reset", ""));
             }
-            Ok(ResetOutcome::Invalid) => return invalid_link(v, &st),
-            Ok(ResetOutcome::Fields(errors)) => (Errors::from_codes(v.tr, &errors), f.question),
-            Err(e) => return server_error(v, &st, &e),
+            ResetOutcome::Invalid => return Ok(invalid_link(v, &st)),
+            ResetOutcome::Fields(errors) => (Errors::from_codes(v.tr, &errors), f.question),
         },
     };
     let status = if errs.is_empty() {
@@ -77,17 +75,17 @@ pub(super) async fn reset_form(
         needs_question: target.needs_question,
         question,
     };
-    v.render(status, page)
+    Ok(v.render(status, page))
 }
 
 pub async fn reset(
     State(st): State<AppState>,
     v: Visitor,
     form: Result<Form<NewPasswordForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     let Some(token) = v.reset_token() else {
-        return invalid_link(v, &st);
+        return Ok(invalid_link(v, &st));
     };
     reset_form(st, v, token, Some(f)).await
 }
@@ -98,7 +96,7 @@ pub async fn reset_with_token(
     v: Visitor,
     Path(token): Path<String>,
     form: Result<Form<NewPasswordForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     reset_form(st, v, token, Some(f)).await
 }

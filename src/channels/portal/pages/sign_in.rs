@@ -44,7 +44,7 @@ pub async fn login(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
+) -> Page {
     let f = form_or_answer!(v, st, form);
     let problems = field_problems(&[
         ("username", &f.username, FIELD_MAX),
@@ -52,7 +52,7 @@ pub async fn login(
     ]);
     if !problems.is_empty() {
         let errs = Errors::from_codes(v.tr, &problems);
-        return login_form_with(v, &st, errs, &f.username);
+        return Ok(login_form_with(v, &st, errs, &f.username));
     }
     let device = v.cookie(DEVICE);
     let password = SecretString::from(f.password);
@@ -64,19 +64,15 @@ pub async fn login(
             source: &Source::Ip(v.ip),
             device: device.as_deref(),
         })
-        .await;
-    match outcome {
-        Ok(LoginOutcome::Success {
+        .await?;
+    Ok(match outcome {
+        LoginOutcome::Success {
             account_id,
             must_change,
             device,
-        }) => {
-            if let Err(e) = v
-                .sign_in(&st, account_id, !f.remember.is_empty(), must_change)
-                .await
-            {
-                return server_error(v, &st, &e);
-            }
+        } => {
+            v.sign_in(&st, account_id, !f.remember.is_empty(), must_change)
+                .await?;
             v.set_device(device, st.recovery().device_lifetime());
             v.redirect(if must_change {
                 "/login/change"
@@ -84,21 +80,18 @@ pub async fn login(
                 "/account"
             })
         }
-        Ok(LoginOutcome::Refused) => login_form(v, &st, true, f.username),
-        Err(e) => server_error(v, &st, &e),
-    }
+        LoginOutcome::Refused => login_form(v, &st, true, f.username),
+    })
 }
 
 pub async fn logout(
     State(st): State<AppState>,
     mut v: Visitor,
     form: Result<Form<CsrfOnly>, FormRejection>,
-) -> Response {
+) -> Page {
     let _ = form_or_answer!(v, st, form);
-    if let Err(e) = v.sign_out(&st).await {
-        return server_error(v, &st, &e);
-    }
-    v.redirect("/login")
+    v.sign_out(&st).await?;
+    Ok(v.redirect("/login"))
 }
 
 /// The signed-in account, or a redirect to sign in.
@@ -127,14 +120,12 @@ pub async fn account(
     State(st): State<AppState>,
     v: Visitor,
     query: axum::extract::Query<ChangedQuery>,
-) -> Response {
-    let (username, c, a) = match account_of(&st, &v).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return v.redirect("/login"),
-        Err(e) => return server_error(v, &st, &e),
+) -> Page {
+    let Some((username, c, a)) = account_of(&st, &v).await? else {
+        return Ok(v.redirect("/login"));
     };
     if a.must_change() {
-        return v.redirect("/login/change");
+        return Ok(v.redirect("/login/change"));
     }
     let none = v.tr.t("none_on_record").to_string();
     let page = AccountPage {
@@ -146,5 +137,5 @@ pub async fn account(
         email: c.fields.email.as_deref().map_or(none.clone(), mask_address),
         phone: c.fields.phone.as_deref().map_or(none, mask_address),
     };
-    v.render(StatusCode::OK, page)
+    Ok(v.render(StatusCode::OK, page))
 }
