@@ -41,10 +41,12 @@ macro_rules! message_fields {
     };
 }
 
+mod catalogue;
 mod email;
 mod segments;
 mod sms;
 
+pub use catalogue::{Catalog, ERROR_CODES};
 pub use email::{
     ACCOUNT_SETUP, AccountSetupFields, HowChanged, PASSWORD_CHANGED, PasswordChangedFields,
     RESET_LINK, ResetLinkFields, account_setup_email, password_changed_email, reset_link_email,

@@ -4,11 +4,9 @@
 //! paths asked with the wrong method (405) get the portal's own page, in the visitor's language,
 //! so this router owns the service's fallback.
 
-mod i18n;
 mod pages;
 mod web;
 
-pub use i18n::{Catalog, Lang};
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
-use super::i18n::{Catalog, Lang};
+use crate::messages::{Catalog, Lang};
 use crate::app::AppState;
 use crate::clock::duration_ms;
 use crate::config::UsernameKind;

@@ -53,7 +53,7 @@ pub async fn register_page(State(st): State<AppState>, v: Visitor) -> Page {
 
 /// The static code matching a stored one (codes come from a closed set).
 pub(super) fn code_of(code: &str) -> &'static str {
-    super::super::i18n::ERROR_CODES
+    crate::messages::ERROR_CODES
         .iter()
         .find(|c| **c == code)
         .copied()

@@ -1,10 +1,13 @@
-//! The portal's wording in English and Spanish, from `i18n/{en,es}.toml` (compiled in). The
-//! language comes from `?lang=`, then the language cookie, then the browser's Accept-Language.
+//! The shared language catalogue: every short text a channel shows or says (the portal's
+//! pages and field errors today; the phone line's prompts and the staff queue's words use the
+//! same catalogue), in English and Spanish, from `templates/messages/{en,es}/catalogue.toml`
+//! (compiled in). Longer messages (emails, texts) are askama templates beside it. A unit test
+//! fails when a key exists in one language only.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use crate::domain::language::Lang;
+use crate::domain::language::Lang;
 
 /// Every error code a field may get (the catalogues word each as `err_<code>`).
 pub const ERROR_CODES: &[&str] = &[
@@ -45,8 +48,8 @@ impl Catalog {
         static EN: OnceLock<Catalog> = OnceLock::new();
         static ES: OnceLock<Catalog> = OnceLock::new();
         match lang {
-            Lang::En => EN.get_or_init(|| Catalog::parse(Lang::En, include_str!("i18n/en.toml"))),
-            Lang::Es => ES.get_or_init(|| Catalog::parse(Lang::Es, include_str!("i18n/es.toml"))),
+            Lang::En => EN.get_or_init(|| Catalog::parse(Lang::En, include_str!("../../templates/messages/en/catalogue.toml"))),
+            Lang::Es => ES.get_or_init(|| Catalog::parse(Lang::Es, include_str!("../../templates/messages/es/catalogue.toml"))),
         }
     }
 
