@@ -20,7 +20,9 @@ use tracing::Instrument;
 
 use crate::clock::{Millis, SharedClock, duration_ms};
 use crate::config::OutboxSettings;
+use crate::domain::contact::Contact;
 use crate::domain::email::{EmailAddress, mask_address};
+use crate::domain::ids::{ContractorId, MessageId, TicketId};
 use crate::domain::phone::PhoneNumber;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
@@ -36,10 +38,10 @@ pub async fn queue_email(
     from: &Mailbox,
     to: &EmailAddress,
     email: ComposedEmail,
-    contractor_id: Option<i64>,
+    contractor_id: Option<ContractorId>,
     secret_expires_at: Option<Millis>,
     now: Millis,
-) -> Result<i64, sqlx::Error> {
+) -> Result<MessageId, sqlx::Error> {
     let domain = from.email.domain();
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), domain);
     queue::enqueue(
@@ -67,10 +69,10 @@ pub async fn queue_sms(
     to: &PhoneNumber,
     template: &'static str,
     body: String,
-    contractor_id: Option<i64>,
+    contractor_id: Option<ContractorId>,
     secret_expires_at: Option<Millis>,
     now: Millis,
-) -> Result<i64, sqlx::Error> {
+) -> Result<MessageId, sqlx::Error> {
     queue::enqueue(
         tx,
         &NewMessage {
@@ -93,23 +95,23 @@ pub async fn queue_sms(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent {
-        id: i64,
+        id: MessageId,
     },
     Retry {
-        id: i64,
+        id: MessageId,
         at: Millis,
     },
     Dead {
-        id: i64,
-        ticket: i64,
+        id: MessageId,
+        ticket: TicketId,
     },
     /// Not sent: the recipient is no longer a contact on record.
     Dropped {
-        id: i64,
+        id: MessageId,
     },
     /// The lease was lost to another worker before the result could be recorded.
     LeaseLost {
-        id: i64,
+        id: MessageId,
     },
 }
 
@@ -165,7 +167,7 @@ impl Worker {
         };
         let span = tracing::info_span!(
             "deliver",
-            outbox_id = msg.id,
+            outbox_id = msg.id.0,
             channel = %msg.channel,
             template = %msg.template,
             to = %mask_address(&msg.recipient),
@@ -190,7 +192,9 @@ impl Worker {
         if let Some(contractor_id) = msg.contractor_id {
             let on_record = crate::store::contractors::by_id(self.store.pool(), contractor_id)
                 .await?
-                .is_some_and(|c| c.fields.has_contact(&msg.recipient));
+                .is_some_and(|c| {
+                    Contact::parse(&msg.recipient).is_some_and(|to| c.fields.on_record(&to))
+                });
             if !on_record {
                 let reason = "dropped: the recipient is no longer a contact on record";
                 if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
@@ -297,7 +301,7 @@ impl Worker {
         .await?;
         tx.commit().await?;
         self.metrics.delivery(&msg.channel, "dead");
-        tracing::warn!(reason, ticket, "dead-lettered");
+        tracing::warn!(reason, ticket = ticket.0, "dead-lettered");
         Ok(Outcome::Dead { id: msg.id, ticket })
     }
 

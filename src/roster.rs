@@ -13,6 +13,7 @@ use crate::audit::{self, AuditEvent};
 use crate::clock::SharedClock;
 use crate::domain::channel::Channel;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::ContractorId;
 use crate::domain::phone::PhoneNumber;
 use crate::store::contractors::{self, RosterFields};
 use crate::store::{Store, accounts};
@@ -96,7 +97,7 @@ pub async fn import<R: Read>(
 
     enum Change {
         Add(RosterFields),
-        Update(i64, RosterFields, RosterFields),
+        Update(ContractorId, RosterFields, RosterFields),
     }
     let mut changes = Vec::new();
     for (line, fields) in rows {

@@ -1,7 +1,9 @@
 //! Pure types and rules of the contractor's world: parsed at the edge, no I/O.
 
 pub mod channel;
+pub mod contact;
 pub mod email;
+pub mod ids;
 pub mod keyed;
 pub mod language;
 pub mod password;

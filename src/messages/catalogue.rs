@@ -48,8 +48,18 @@ impl Catalog {
         static EN: OnceLock<Catalog> = OnceLock::new();
         static ES: OnceLock<Catalog> = OnceLock::new();
         match lang {
-            Lang::En => EN.get_or_init(|| Catalog::parse(Lang::En, include_str!("../../templates/messages/en/catalogue.toml"))),
-            Lang::Es => ES.get_or_init(|| Catalog::parse(Lang::Es, include_str!("../../templates/messages/es/catalogue.toml"))),
+            Lang::En => EN.get_or_init(|| {
+                Catalog::parse(
+                    Lang::En,
+                    include_str!("../../templates/messages/en/catalogue.toml"),
+                )
+            }),
+            Lang::Es => ES.get_or_init(|| {
+                Catalog::parse(
+                    Lang::Es,
+                    include_str!("../../templates/messages/es/catalogue.toml"),
+                )
+            }),
         }
     }
 

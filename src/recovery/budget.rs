@@ -40,7 +40,7 @@ impl Recovery<'_> {
         &self,
         tx: &mut Tx,
         kind: &str,
-        account_id: i64,
+        account_id: AccountId,
         destination: &str,
         now: Millis,
     ) -> Result<bool> {

@@ -40,7 +40,7 @@ impl Recovery<'_> {
         }
         let phone = PhoneNumber::parse(typed_phone).ok();
         let matched = match (&contractor, &phone) {
-            (Some(c), Some(p)) => c.fields.has_phone(p.as_str()),
+            (Some(c), Some(p)) => c.fields.on_record(&Contact::Phone(p.clone())),
             _ => false,
         };
         let Some(c) = contractor.filter(|_| matched) else {
@@ -119,7 +119,7 @@ impl Recovery<'_> {
     /// verified contractor chose, within the send budget.
     pub async fn send_recovery(
         &self,
-        contractor_id: i64,
+        contractor_id: ContractorId,
         destination: Destination,
         channel: Channel,
     ) -> Result<SendOutcome> {

@@ -36,7 +36,9 @@ use crate::clock::{Millis, duration_ms};
 use crate::config::Settings;
 use crate::config::UsernameKind;
 use crate::domain::channel::Channel;
+use crate::domain::contact::Contact;
 use crate::domain::email::{EmailAddress, mask_address};
+use crate::domain::ids::{AccountId, ContractorId, TicketId};
 use crate::domain::keyed::Keys;
 use crate::domain::password::{self, PasswordProblem, PolicyContext};
 use crate::domain::phone::PhoneNumber;
@@ -116,7 +118,7 @@ pub fn problem_code(p: PasswordProblem) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
     Success {
-        account_id: i64,
+        account_id: AccountId,
         /// A temporary password was used (or staff require it): the forced change comes next,
         /// and only this sign-in's session may make it.
         must_change: bool,
@@ -161,7 +163,7 @@ pub enum Destination {
 /// A contractor who proved knowledge of the phone on record, and the masked destinations.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Verified {
-    pub contractor_id: i64,
+    pub contractor_id: ContractorId,
     pub email: Option<String>,
     pub phone: Option<String>,
 }
@@ -189,7 +191,7 @@ pub enum SendOutcome {
 /// A live reset link's account.
 #[derive(Debug, Clone)]
 pub struct ResetTarget {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub username: String,
     /// The account has no security question yet (a first login): the reset form asks for one.
     pub needs_question: bool,
@@ -200,7 +202,7 @@ pub struct ResetTarget {
 pub enum ChangeOutcome {
     /// Saved; every session of the account ended.
     Done {
-        account_id: i64,
+        account_id: AccountId,
     },
     Fields(Vec<FieldError>),
     /// This session did not sign in with the temporary password (or nothing is to change).
@@ -238,7 +240,7 @@ pub enum RegistrationOutcome {
     /// Matched, but a secret went to this contractor too recently: nothing new was sent.
     SetupTooSoon,
     /// Staff will review it.
-    Pending { ticket: i64 },
+    Pending { ticket: TicketId },
 }
 
 /// What the decisions need, and nothing of the web: built once at start-up (or by the CLI)
@@ -353,7 +355,7 @@ impl Recovery<'_> {
 
     pub(super) async fn account_and_contractor(
         &self,
-        account_id: i64,
+        account_id: AccountId,
     ) -> Result<Option<(Account, Contractor)>> {
         let Some(account) = accounts::by_id(self.st.store.pool(), account_id).await? else {
             return Ok(None);
@@ -365,7 +367,7 @@ impl Recovery<'_> {
     /// The username shown for a signed-in account.
     pub async fn username_for_account(
         &self,
-        account_id: i64,
+        account_id: AccountId,
     ) -> Result<Option<(String, Contractor, Account)>> {
         Ok(self
             .account_and_contractor(account_id)

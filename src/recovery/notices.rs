@@ -9,7 +9,7 @@ impl Recovery<'_> {
         &self,
         tx: &mut Tx,
         contractor: &Contractor,
-        account_id: i64,
+        account_id: AccountId,
         how: HowChanged,
         now: Millis,
     ) -> Result<()> {

@@ -73,7 +73,9 @@ impl Recovery<'_> {
             AccountState::Waiting { .. }
         );
         let matched = contractor.filter(|c| {
-            !waiting && (c.fields.has_phone(phone.as_str()) || c.fields.has_email(email.as_str()))
+            !waiting
+                && (c.fields.on_record(&Contact::Phone(phone.clone()))
+                    || c.fields.on_record(&Contact::Email(email.clone())))
         });
         match matched {
             Some(c) => {
@@ -120,7 +122,7 @@ impl Recovery<'_> {
         license: &str,
         phone: &PhoneNumber,
         email: &EmailAddress,
-    ) -> Result<i64> {
+    ) -> Result<TicketId> {
         let policy = form.workers_comp_policy.trim();
         let expires = form.workers_comp_expires.trim();
         let hash = self.st.hasher.hash(&form.password.password).await?;

@@ -5,11 +5,12 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::ids::{AccountId, ContractorId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
-    pub id: i64,
-    pub contractor_id: i64,
+    pub id: AccountId,
+    pub contractor_id: ContractorId,
     pub password_hash: Option<String>,
     pub must_change: i64,
     pub temporary_hash: Option<String>,
@@ -41,11 +42,11 @@ const COLUMNS: &str = "id, contractor_id, password_hash, must_change, temporary_
 /// Creates an account holding a (temporary or chosen) password hash.
 pub async fn create(
     tx: &mut Tx,
-    contractor_id: i64,
+    contractor_id: ContractorId,
     password_hash: &str,
     must_change: bool,
     now: Millis,
-) -> Result<i64, sqlx::Error> {
+) -> Result<AccountId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO accounts (contractor_id, password_hash, must_change, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
@@ -60,7 +61,11 @@ pub async fn create(
 
 /// The contractor's account, created without any password if there is none yet (a first
 /// login: a reset link or temporary password then sets it).
-pub async fn ensure(tx: &mut Tx, contractor_id: i64, now: Millis) -> Result<Account, sqlx::Error> {
+pub async fn ensure(
+    tx: &mut Tx,
+    contractor_id: ContractorId,
+    now: Millis,
+) -> Result<Account, sqlx::Error> {
     sqlx::query(
         "INSERT INTO accounts (contractor_id, must_change, created_at, updated_at) \
          VALUES ($1, 1, $2, $2) ON CONFLICT (contractor_id) DO NOTHING",
@@ -77,7 +82,7 @@ pub async fn ensure(tx: &mut Tx, contractor_id: i64, now: Millis) -> Result<Acco
     .await
 }
 
-pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Account>, sqlx::Error> {
+pub async fn by_id(pool: &AnyPool, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -86,7 +91,7 @@ pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Account>, sqlx::Err
 
 pub async fn by_contractor(
     pool: &AnyPool,
-    contractor_id: i64,
+    contractor_id: ContractorId,
 ) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM accounts WHERE contractor_id = $1"
@@ -99,7 +104,7 @@ pub async fn by_contractor(
 /// Stores a new temporary password; the current password keeps working until it is used.
 pub async fn set_temporary(
     tx: &mut Tx,
-    account_id: i64,
+    account_id: AccountId,
     temporary_hash: &str,
     expires_at: Millis,
     now: Millis,
@@ -121,7 +126,7 @@ pub async fn set_temporary(
 /// Conditional, so two sign-ins racing with one temporary password cannot both win.
 pub async fn spend_temporary(
     pool: &AnyPool,
-    account_id: i64,
+    account_id: AccountId,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -138,7 +143,7 @@ pub async fn spend_temporary(
 /// Sets a chosen password (and, when given, the security question), ending any temporary one.
 pub async fn set_password(
     tx: &mut Tx,
-    account_id: i64,
+    account_id: AccountId,
     password_hash: &str,
     question: Option<(&str, &str)>,
     now: Millis,
@@ -161,7 +166,7 @@ pub async fn set_password(
 }
 
 /// "This wasn't me": no temporary password, no sign-in until staff have looked.
-pub async fn freeze(tx: &mut Tx, account_id: i64, now: Millis) -> Result<(), sqlx::Error> {
+pub async fn freeze(tx: &mut Tx, account_id: AccountId, now: Millis) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE accounts SET frozen = 1, temporary_hash = NULL, temporary_expires_at = NULL, \
          updated_at = $2 WHERE id = $1",
@@ -179,7 +184,7 @@ pub async fn freeze(tx: &mut Tx, account_id: i64, now: Millis) -> Result<(), sql
 /// was sent on. Returns how many links and messages went.
 pub async fn revoke_secrets(
     tx: &mut Tx,
-    contractor_id: i64,
+    contractor_id: ContractorId,
     now: Millis,
 ) -> Result<u64, sqlx::Error> {
     let links = void_pending_secrets(tx, contractor_id, now).await?;
@@ -200,7 +205,7 @@ pub async fn revoke_secrets(
 /// sent on.
 pub async fn void_pending_secrets(
     tx: &mut Tx,
-    contractor_id: i64,
+    contractor_id: ContractorId,
     now: Millis,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(

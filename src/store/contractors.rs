@@ -6,6 +6,8 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::contact::Contact;
+use crate::domain::ids::ContractorId;
 
 /// The roster fields of one contractor, as imported (phones already E.164, email normalised).
 #[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
@@ -20,23 +22,21 @@ pub struct RosterFields {
 }
 
 impl RosterFields {
-    /// True when `phone` (E.164) is the phone or the alternate phone on record.
-    pub fn has_phone(&self, phone: &str) -> bool {
-        !phone.is_empty()
-            && (self.phone.as_deref() == Some(phone) || self.alt_phone.as_deref() == Some(phone))
-    }
-
-    /// True when `email` is the email on record (compared without case).
-    pub fn has_email(&self, email: &str) -> bool {
-        self.email
-            .as_deref()
-            .is_some_and(|e| !email.is_empty() && e.eq_ignore_ascii_case(email))
-    }
-
-    /// True when `recipient` (a phone or an email) is a contact on record: the only places a
-    /// message of this contractor may go.
-    pub fn has_contact(&self, recipient: &str) -> bool {
-        self.has_phone(recipient) || self.has_email(recipient)
+    /// True when `contact` is the phone, the alternate phone or the email on record: the only
+    /// places a secret of this contractor may go, and the one answer to "is this theirs?" for
+    /// every channel. The roster stores contacts parsed at import (E.164, a normalised
+    /// address), so this compares parsed values; emails without regard to case.
+    pub fn on_record(&self, contact: &Contact) -> bool {
+        match contact {
+            Contact::Phone(p) => {
+                let p = Some(p.as_str());
+                self.phone.as_deref() == p || self.alt_phone.as_deref() == p
+            }
+            Contact::Email(e) => self
+                .email
+                .as_deref()
+                .is_some_and(|on_record| on_record.eq_ignore_ascii_case(e.as_str())),
+        }
     }
 
     /// True when the phone, alternate phone or email differ: a contact change, which voids
@@ -49,7 +49,7 @@ impl RosterFields {
 /// A contractor row.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Contractor {
-    pub id: i64,
+    pub id: ContractorId,
     #[sqlx(flatten)]
     pub fields: RosterFields,
     pub created_at: Millis,
@@ -63,7 +63,7 @@ const COLUMNS: &str = "id, contractor_number, license_number, business_name, con
 /// compares against.
 pub async fn all_by_number(
     pool: &AnyPool,
-) -> Result<HashMap<String, (i64, RosterFields)>, sqlx::Error> {
+) -> Result<HashMap<String, (ContractorId, RosterFields)>, sqlx::Error> {
     let rows: Vec<Contractor> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors"))
         .fetch_all(pool)
         .await?;
@@ -73,7 +73,11 @@ pub async fn all_by_number(
         .collect())
 }
 
-pub async fn insert(tx: &mut Tx, f: &RosterFields, now: Millis) -> Result<i64, sqlx::Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    f: &RosterFields,
+    now: Millis,
+) -> Result<ContractorId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO contractors (contractor_number, license_number, business_name, contact_name, \
          phone, alt_phone, email, created_at, updated_at) \
@@ -93,7 +97,7 @@ pub async fn insert(tx: &mut Tx, f: &RosterFields, now: Millis) -> Result<i64, s
 
 pub async fn update(
     tx: &mut Tx,
-    id: i64,
+    id: ContractorId,
     f: &RosterFields,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
@@ -162,7 +166,11 @@ pub async fn by_identifier(
 }
 
 /// Remembers the language the contractor last used, for the messages sent to them.
-pub async fn set_language(pool: &AnyPool, id: i64, language: &str) -> Result<(), sqlx::Error> {
+pub async fn set_language(
+    pool: &AnyPool,
+    id: ContractorId,
+    language: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE contractors SET language = $2 WHERE id = $1 \
          AND (language IS NULL OR language <> $2)",
@@ -175,7 +183,7 @@ pub async fn set_language(pool: &AnyPool, id: i64, language: &str) -> Result<(),
 }
 
 /// The language the contractor last used (`en`, `es`), if known.
-pub async fn language(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn language(pool: &AnyPool, id: ContractorId) -> Result<Option<String>, sqlx::Error> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>("SELECT language FROM contractors WHERE id = $1")
             .bind(id)
@@ -185,7 +193,7 @@ pub async fn language(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::E
     )
 }
 
-pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Contractor>, sqlx::Error> {
+pub async fn by_id(pool: &AnyPool, id: ContractorId) -> Result<Option<Contractor>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -197,4 +205,36 @@ pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<Contractor>, sqlx::
 pub enum Identifier {
     ContractorNumber,
     LicenseNumber,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::email::EmailAddress;
+    use crate::domain::phone::PhoneNumber;
+
+    fn phone(p: &str) -> Contact {
+        Contact::Phone(PhoneNumber::parse(p).unwrap())
+    }
+    fn email(e: &str) -> Contact {
+        Contact::Email(EmailAddress::parse(e).unwrap())
+    }
+
+    #[test]
+    fn on_record_is_the_phone_the_alternate_or_the_email() {
+        let f = RosterFields {
+            phone: Some("+13035550142".into()),
+            alt_phone: Some("+13035550199".into()),
+            email: Some("pat@frontrange.example".into()),
+            ..Default::default()
+        };
+        assert!(f.on_record(&phone("(303) 555-0142")));
+        assert!(f.on_record(&phone("+1 303 555 0199")));
+        assert!(f.on_record(&email("Pat@FrontRange.example")));
+        assert!(!f.on_record(&phone("+13035550100")));
+        assert!(!f.on_record(&email("pat@elsewhere.example")));
+        let none = RosterFields::default();
+        assert!(!none.on_record(&phone("+13035550142")));
+        assert!(!none.on_record(&email("pat@frontrange.example")));
+    }
 }

@@ -6,6 +6,7 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::ids::{ContractorId, MessageId};
 
 /// A message to queue.
 #[derive(Debug, Clone)]
@@ -14,7 +15,7 @@ pub struct NewMessage {
     /// Which template made it (`reset_link`, …): for logs and metrics, never the body.
     pub template: &'static str,
     /// Whose message it is, so an undeliverable one lands on the right ticket.
-    pub contractor_id: Option<i64>,
+    pub contractor_id: Option<ContractorId>,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
@@ -30,10 +31,10 @@ pub use crate::domain::channel::Channel;
 /// A claimed or stored message.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueuedMessage {
-    pub id: i64,
+    pub id: MessageId,
     pub channel: String,
     pub template: String,
-    pub contractor_id: Option<i64>,
+    pub contractor_id: Option<ContractorId>,
     pub recipient: String,
     pub subject: String,
     pub body_text: Option<String>,
@@ -52,7 +53,7 @@ const COLUMNS: &str = "id, channel, template, contractor_id, recipient, subject,
     message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, provider_id, \
     sent_at";
 
-pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO outbox (channel, template, recipient, subject, body_text, body_html, \
          message_id, secret_expires_at, next_attempt_at, created_at, contractor_id) \
@@ -98,7 +99,7 @@ pub async fn claim_due(
 /// Marks a delivered message sent and clears its body: the secret in it is no longer needed.
 pub async fn mark_sent(
     pool: &AnyPool,
-    id: i64,
+    id: MessageId,
     owner: &str,
     now: Millis,
     provider_id: Option<&str>,
@@ -120,7 +121,7 @@ pub async fn mark_sent(
 /// Records a transient failure and when to try again.
 pub async fn reschedule(
     pool: &AnyPool,
-    id: i64,
+    id: MessageId,
     owner: &str,
     next_attempt_at: Millis,
     error: &str,
@@ -141,7 +142,7 @@ pub async fn reschedule(
 /// Dead-letters a message (inside the transaction that opens its ticket) and clears its body.
 pub async fn mark_dead(
     tx: &mut Tx,
-    id: i64,
+    id: MessageId,
     owner: &str,
     counted_attempt: bool,
     error: &str,
@@ -163,7 +164,7 @@ pub async fn mark_dead(
 /// Drops the contractor's queued messages that carry a secret (their contact changed, or the
 /// owner froze the account): marked dead without a ticket, bodies cleared. The worker also
 /// re-checks the recipient right before sending, for a change that lands mid-delivery.
-pub async fn drop_secrets_of(tx: &mut Tx, contractor_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn drop_secrets_of(tx: &mut Tx, contractor_id: ContractorId) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE outbox SET status = 'dead', last_error = 'voided: its secret was revoked', \
          body_text = NULL, body_html = NULL \
@@ -178,7 +179,7 @@ pub async fn drop_secrets_of(tx: &mut Tx, contractor_id: i64) -> Result<u64, sql
 /// Drops a claimed message without a ticket: its recipient is no longer on record.
 pub async fn mark_dropped(
     pool: &AnyPool,
-    id: i64,
+    id: MessageId,
     owner: &str,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -194,7 +195,7 @@ pub async fn mark_dropped(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<QueuedMessage>, sqlx::Error> {
+pub async fn by_id(pool: &AnyPool, id: MessageId) -> Result<Option<QueuedMessage>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)

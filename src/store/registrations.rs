@@ -2,6 +2,7 @@
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::ids::TicketId;
 
 #[derive(Debug, Clone)]
 pub struct NewRegistration<'a> {
@@ -39,7 +40,7 @@ pub async fn insert(tx: &mut Tx, r: &NewRegistration<'_>, now: Millis) -> Result
     .await
 }
 
-pub async fn link_ticket(tx: &mut Tx, id: i64, ticket: i64) -> Result<(), sqlx::Error> {
+pub async fn link_ticket(tx: &mut Tx, id: i64, ticket: TicketId) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE registrations SET ticket_id = $2 WHERE id = $1")
         .bind(id)
         .bind(ticket)

@@ -5,11 +5,12 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
+use crate::domain::ids::AccountId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
     pub id_hash: String,
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub staff_id: Option<i64>,
     pub remember: i64,
     pub data: String,
@@ -35,7 +36,7 @@ const COLUMNS: &str = "id_hash, account_id, staff_id, remember, data, created_at
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
     /// The signed-in account; `None` for a kiosk verification.
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub remember: bool,
     pub may_change_password: bool,
     pub data: &'a str,
@@ -104,7 +105,7 @@ pub async fn take_verification(
 }
 
 /// Ends every session of an account (after a reset, a password change or a "this wasn't me").
-pub async fn delete_for_account(tx: &mut Tx, account_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_account(tx: &mut Tx, account_id: AccountId) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
         .bind(account_id)
         .execute(&mut **tx)

@@ -5,34 +5,35 @@ use sqlx::AnyPool;
 use super::Tx;
 use crate::clock::Millis;
 use crate::domain::channel::Channel;
+use crate::domain::ids::{ContractorId, MessageId, TicketId};
 
 /// What a new ticket is about. Never holds a secret.
 #[derive(Debug, Clone)]
 pub struct NewTicket<'a> {
     pub kind: &'a str,
     pub priority: &'a str,
-    pub contractor_id: Option<i64>,
+    pub contractor_id: Option<ContractorId>,
     pub channel: Channel,
     pub summary: String,
     pub detail: String,
-    pub outbox_id: Option<i64>,
+    pub outbox_id: Option<MessageId>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Ticket {
-    pub id: i64,
+    pub id: TicketId,
     pub kind: String,
     pub status: String,
     pub priority: String,
-    pub contractor_id: Option<i64>,
+    pub contractor_id: Option<ContractorId>,
     pub channel: String,
     pub summary: String,
     pub detail: String,
-    pub outbox_id: Option<i64>,
+    pub outbox_id: Option<MessageId>,
     pub created_at: Millis,
 }
 
-pub async fn open(tx: &mut Tx, t: &NewTicket<'_>, now: Millis) -> Result<i64, sqlx::Error> {
+pub async fn open(tx: &mut Tx, t: &NewTicket<'_>, now: Millis) -> Result<TicketId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO tickets (kind, priority, contractor_id, channel, summary, detail, outbox_id, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",

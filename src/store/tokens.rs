@@ -5,6 +5,7 @@ use sqlx::AnyPool;
 use super::Tx;
 use crate::clock::Millis;
 use crate::domain::channel::Channel;
+use crate::domain::ids::AccountId;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,7 @@ impl Purpose {
 pub async fn insert(
     tx: &mut Tx,
     digest: &str,
-    account_id: i64,
+    account_id: AccountId,
     purpose: Purpose,
     channel: Channel,
     expires_at: Millis,
@@ -52,7 +53,7 @@ pub async fn live_account(
     digest: &str,
     purpose: Purpose,
     now: Millis,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<AccountId>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT account_id FROM reset_tokens WHERE token_hash = $1 AND purpose = $2 \
          AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3",
@@ -71,7 +72,7 @@ pub async fn consume(
     digest: &str,
     purpose: Purpose,
     now: Millis,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<AccountId>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE reset_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 \
          AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3 RETURNING account_id",
@@ -86,7 +87,7 @@ pub async fn consume(
 /// When the newest reset link of the account was issued, if any: the per-account throttle.
 pub async fn last_reset_issued(
     tx: &mut Tx,
-    account_id: i64,
+    account_id: AccountId,
 ) -> Result<Option<Millis>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MAX(created_at) FROM reset_tokens WHERE account_id = $1 AND purpose = 'reset'",
@@ -99,7 +100,7 @@ pub async fn last_reset_issued(
 /// Reset links issued to the account since `since`: the daily cap.
 pub async fn resets_issued_since(
     tx: &mut Tx,
-    account_id: i64,
+    account_id: AccountId,
     since: Millis,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(

@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use helpline::clock::Clock;
+use helpline::domain::ids::MessageId;
 use helpline::store::Store;
 use helpline::store::outbox as queue;
 use sqlx::Executor;
@@ -16,7 +17,7 @@ use crate::common::{CHILD_LIMIT, Running, TestApp, TestDb, helpline, http, line_
 const TOKEN: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const RECIPIENT: &str = "pat@frontrange-roofing.example";
 
-async fn queue_reset(store: &Store, now: i64) -> i64 {
+async fn queue_reset(store: &Store, now: i64) -> MessageId {
     let link = format!("https://help.example.gov/reset/{TOKEN}");
     queue_reset_link(store, RECIPIENT, &link, now).await
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use helpline::clock::{Clock, ManualClock};
 use helpline::config::Settings;
+use helpline::domain::ids::MessageId;
 use helpline::mail::{EmailTransport, SmtpTransport};
 use helpline::outbox::{Outcome, Worker};
 use helpline::store::Store;
@@ -26,7 +27,7 @@ fn worker(store: &Store, clock: &Arc<ManualClock>, smtp_url: &str, max_attempts:
 }
 
 /// Queues a reset-link email whose secret expires in an hour.
-async fn queue_reset(store: &Store, clock: &Arc<ManualClock>) -> i64 {
+async fn queue_reset(store: &Store, clock: &Arc<ManualClock>) -> MessageId {
     queue_reset_link(
         store,
         "pat@frontrange-roofing.example",
@@ -36,7 +37,7 @@ async fn queue_reset(store: &Store, clock: &Arc<ManualClock>) -> i64 {
     .await
 }
 
-async fn row(store: &Store, id: i64) -> QueuedMessage {
+async fn row(store: &Store, id: MessageId) -> QueuedMessage {
     outbox_row(store, id).await
 }
 
@@ -256,7 +257,7 @@ async fn an_expired_secret_is_never_sent() {
     let Some(Outcome::Dead { ticket, .. }) = w.run_once().await.expect("run") else {
         panic!("an expired secret must be dead-lettered");
     };
-    assert!(ticket > 0);
+    assert!(ticket.0 > 0);
     assert!(sink.received().is_empty(), "nothing reached the server");
     let stored = row(&store, id).await;
     assert_eq!(stored.attempts, 0);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use helpline::clock::{Clock, SharedClock};
+use helpline::domain::ids::{AccountId, ContractorId};
 use helpline::roster;
 use helpline::store::{accounts, contractors, tickets};
 use mail_parser::MessageParser;
@@ -65,7 +66,7 @@ impl Portal {
         Browser::new(&self.app.base)
     }
 
-    pub(crate) async fn contractor_id(&self, number: &str) -> i64 {
+    pub(crate) async fn contractor_id(&self, number: &str) -> ContractorId {
         contractors::by_number(self.app.state.store.pool(), number)
             .await
             .expect("read")
@@ -74,7 +75,7 @@ impl Portal {
     }
 
     /// Gives the contractor an account with a chosen password and a security question.
-    pub(crate) async fn with_password(&self, number: &str, password: &str) -> i64 {
+    pub(crate) async fn with_password(&self, number: &str, password: &str) -> AccountId {
         let id = self.contractor_id(number).await;
         let st = &self.app.state;
         let hash = st

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helpline::clock::{Clock, ManualClock};
+use helpline::domain::ids::MessageId;
 use helpline::domain::phone::PhoneNumber;
 use helpline::mail::{EmailTransport, FolderTransport};
 use helpline::outbox::{Outcome, Worker, queue_sms};
@@ -48,7 +49,11 @@ fn worker(
 }
 
 /// Queues the temporary-password text; its secret lives `lifetime` from now, if it has one.
-async fn queue_text(store: &Store, clock: &Arc<ManualClock>, lifetime: Option<Duration>) -> i64 {
+async fn queue_text(
+    store: &Store,
+    clock: &Arc<ManualClock>,
+    lifetime: Option<Duration>,
+) -> MessageId {
     let now = clock.now_ms();
     let expires = lifetime.map(|l| now + i64::try_from(l.as_millis()).expect("ms"));
     let mut tx = store.begin_write().await.expect("tx");
@@ -67,7 +72,7 @@ async fn queue_text(store: &Store, clock: &Arc<ManualClock>, lifetime: Option<Du
     id
 }
 
-async fn row(store: &Store, id: i64) -> QueuedMessage {
+async fn row(store: &Store, id: MessageId) -> QueuedMessage {
     outbox_row(store, id).await
 }
 

@@ -7,7 +7,6 @@
 mod pages;
 mod web;
 
-
 use axum::Router;
 use axum::routing::{get, post};
 

@@ -13,13 +13,14 @@ use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
-use crate::messages::{Catalog, Lang};
 use crate::app::AppState;
 use crate::clock::duration_ms;
 use crate::config::UsernameKind;
+use crate::domain::ids::AccountId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::questions::QUESTIONS;
 use crate::domain::secret::{random_token, token_digest};
+use crate::messages::{Catalog, Lang};
 use crate::recovery::FieldError;
 use crate::store::sessions;
 
@@ -52,7 +53,7 @@ pub const SECRET_MAX: usize = 128;
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub id_hash: String,
-    pub account_id: i64,
+    pub account_id: AccountId,
 }
 
 /// Field problems that no form accepts: control characters (a NUL would reach the database)
@@ -366,7 +367,7 @@ impl Visitor {
     pub async fn sign_in(
         &mut self,
         st: &AppState,
-        account_id: i64,
+        account_id: AccountId,
         remember: bool,
         may_change_password: bool,
     ) -> Result<(), sqlx::Error> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use helpline::clock::{ManualClock, SharedClock};
 use helpline::config::OutboxSettings;
 use helpline::domain::email::EmailAddress;
+use helpline::domain::ids::MessageId;
 use helpline::mail::EmailTransport;
 use helpline::messages::{Lang, ResetLinkFields, reset_link_email};
 use helpline::metrics::Metrics;
@@ -46,7 +47,7 @@ pub fn test_worker(
 }
 
 /// Queues a reset-link email to `to` holding `link`, whose secret expires an hour after `now`.
-pub async fn queue_reset_link(store: &Store, to: &str, link: &str, now: i64) -> i64 {
+pub async fn queue_reset_link(store: &Store, to: &str, link: &str, now: i64) -> MessageId {
     let email = reset_link_email(
         Lang::En,
         &ResetLinkFields {
@@ -75,7 +76,7 @@ pub async fn queue_reset_link(store: &Store, to: &str, link: &str, now: i64) -> 
 }
 
 /// A queued message, read back.
-pub async fn outbox_row(store: &Store, id: i64) -> QueuedMessage {
+pub async fn outbox_row(store: &Store, id: MessageId) -> QueuedMessage {
     queue::by_id(store.pool(), id)
         .await
         .expect("read")
