@@ -24,6 +24,7 @@ use crate::domain::contact::Contact;
 use crate::domain::email::{EmailAddress, mask_address};
 use crate::domain::ids::{ContractorId, MessageId, TicketId};
 use crate::domain::phone::PhoneNumber;
+use crate::domain::ticket::TicketKind;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
@@ -283,8 +284,7 @@ impl Worker {
         let ticket = tickets::open(
             &mut tx,
             &NewTicket {
-                kind: "undeliverable",
-                priority: "normal",
+                kind: TicketKind::Undeliverable,
                 contractor_id: msg.contractor_id,
                 channel: msg.channel.parse().unwrap_or(Channel::Email),
                 summary: format!(

@@ -10,3 +10,4 @@ pub mod password;
 pub mod phone;
 pub mod questions;
 pub mod secret;
+pub mod ticket;

@@ -11,6 +11,7 @@
 //!   transaction as the change that makes it, with an audit event.
 
 mod budget;
+mod escalation;
 mod identity;
 mod not_me;
 mod notices;
@@ -44,6 +45,7 @@ use crate::domain::password::{self, PasswordProblem, PolicyContext};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::questions;
 use crate::domain::secret::{random_token, temporary_password, token_digest};
+use crate::domain::ticket::TicketKind;
 use crate::guard::Guard;
 use crate::guard::{AccountState, Factor, Source, contractor_subject, device_subject};
 use crate::hashing::HashError;
@@ -58,6 +60,7 @@ use crate::store::registrations::{self, NewRegistration};
 use crate::store::tickets::{self, NewTicket};
 use crate::store::tokens::{self, Purpose};
 use crate::store::{Tx, sessions};
+use escalation::Escalation;
 
 /// Every secret that can be sent (a reset or setup link, a temporary password) goes to one
 /// account, and to one destination, at most once per 5 minutes and 5 times a day.
@@ -166,6 +169,27 @@ pub struct Verified {
     pub contractor_id: ContractorId,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+/// A message to a contact on record, ready for the outbox.
+pub(super) enum Outgoing<'a> {
+    Email {
+        to: &'a EmailAddress,
+        mail: crate::mail::ComposedEmail,
+    },
+    Sms {
+        to: &'a PhoneNumber,
+        /// The outbox's name for the text (metrics, tickets); never its words.
+        template: &'static str,
+        body: String,
+    },
+}
+
+/// How a secret being sent is audited, and when it stops being worth delivering.
+pub(super) struct Secret<'a> {
+    pub action: &'a str,
+    pub channel: Channel,
+    pub expires: Millis,
 }
 
 /// What an emailed single-use link is for (the same link; different words).
@@ -382,6 +406,62 @@ impl Recovery<'_> {
             .join(path)
             .map(|u| u.to_string())
             .unwrap_or_else(|_| format!("{}{path}", self.st.settings.public_url))
+    }
+
+    /// Queues a message to a contact on record of `contractor`, in the caller's transaction.
+    /// `secret_expires` is when a secret in it stops being worth delivering.
+    pub(super) async fn queue_to(
+        &self,
+        tx: &mut Tx,
+        contractor: &Contractor,
+        message: Outgoing<'_>,
+        secret_expires: Option<Millis>,
+        now: Millis,
+    ) -> Result<()> {
+        let to = Some(contractor.id);
+        match message {
+            Outgoing::Email { to: address, mail } => {
+                let from = &self.st.settings.mail.from;
+                queue_email(tx, from, address, mail, to, secret_expires, now).await?;
+            }
+            Outgoing::Sms {
+                to: phone,
+                template,
+                body,
+            } => {
+                queue_sms(tx, phone, template, body, to, secret_expires, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last step of every send of a secret, written once: queue it to the contact on
+    /// record, audit it, commit, and wake the outbox worker.
+    pub(super) async fn send_secret(
+        &self,
+        mut tx: Tx,
+        contractor: &Contractor,
+        message: Outgoing<'_>,
+        secret: Secret<'_>,
+        now: Millis,
+    ) -> Result<SendOutcome> {
+        let (to, detail) = match &message {
+            Outgoing::Email { to, .. } => (to.masked(), format!("to {}", to.masked())),
+            Outgoing::Sms { to, .. } => (to.masked(), format!("by SMS to {}", to.masked())),
+        };
+        self.queue_to(&mut tx, contractor, message, Some(secret.expires), now)
+            .await?;
+        self.audit(
+            &mut tx,
+            contractor,
+            secret.action,
+            secret.channel,
+            detail,
+            now,
+        )
+        .await?;
+        self.commit_and_wake(tx).await?;
+        Ok(SendOutcome::Sent { to })
     }
 
     /// Commits a transaction that queued messages, then wakes the outbox worker.

@@ -39,12 +39,11 @@ impl Recovery<'_> {
         accounts::freeze(&mut tx, account_id, now).await?;
         accounts::revoke_secrets(&mut tx, contractor.id, now).await?;
         sessions::delete_for_account(&mut tx, account_id).await?;
-        tickets::open(
+        self.escalate(
             &mut tx,
-            &NewTicket {
-                kind: "not_me",
-                priority: "urgent",
-                contractor_id: Some(contractor.id),
+            Escalation {
+                kind: TicketKind::NotMe,
+                contractor: Some(contractor.id),
                 channel: Channel::Web,
                 summary: format!(
                     "Contractor {} reports a password change they did not make; account frozen",
@@ -53,7 +52,6 @@ impl Recovery<'_> {
                 detail: "Pending secrets voided and sessions ended. Call the contractor on the \
                          phone on record before unfreezing."
                     .into(),
-                outbox_id: None,
             },
             now,
         )

@@ -26,12 +26,7 @@ impl Recovery<'_> {
         .await?;
         let link = self.link(&format!("not-me/{token}"));
         let city = &self.st.settings.city.name;
-        if let Some(email) = contractor
-            .fields
-            .email
-            .as_deref()
-            .and_then(|e| EmailAddress::parse(e).ok())
-        {
+        if let Some(email) = contractor.fields.email_on_record() {
             let mail = messages::password_changed_email(
                 self.lang,
                 &messages::PasswordChangedFields {
@@ -42,23 +37,17 @@ impl Recovery<'_> {
                     not_me_link: &link,
                 },
             )?;
-            queue_email(
+            self.queue_to(
                 tx,
-                &self.st.settings.mail.from,
-                &email,
-                mail,
-                Some(contractor.id),
+                contractor,
+                Outgoing::Email { to: &email, mail },
                 None,
                 now,
             )
             .await?;
         }
         if self.st.settings.twilio.sms_enabled
-            && let Some(phone) = contractor
-                .fields
-                .phone
-                .as_deref()
-                .and_then(|p| PhoneNumber::parse(p).ok())
+            && let Some(phone) = contractor.fields.phone_on_record()
         {
             let body = messages::password_changed_sms(
                 self.lang,
@@ -67,16 +56,12 @@ impl Recovery<'_> {
                     not_me_link: &link,
                 },
             )?;
-            queue_sms(
-                tx,
-                &phone,
-                "password_changed",
+            let sms = Outgoing::Sms {
+                to: &phone,
+                template: "password_changed",
                 body,
-                Some(contractor.id),
-                None,
-                now,
-            )
-            .await?;
+            };
+            self.queue_to(tx, contractor, sms, None, now).await?;
         }
         Ok(())
     }

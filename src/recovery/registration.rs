@@ -147,29 +147,28 @@ impl Recovery<'_> {
             now,
         )
         .await?;
-        let ticket = tickets::open(
-            &mut tx,
-            &NewTicket {
-                kind: "registration",
-                priority: "normal",
-                contractor_id: None,
-                channel: Channel::Web,
-                summary: format!(
-                    "New contractor registration: license {license}, {}",
-                    form.business_name.trim()
-                ),
-                detail: format!(
-                    "Registration #{reg}: contact {}, phone {}, email {}. No roster entry with \
+        let ticket = self
+            .escalate(
+                &mut tx,
+                Escalation {
+                    kind: TicketKind::Registration,
+                    contractor: None,
+                    channel: Channel::Web,
+                    summary: format!(
+                        "New contractor registration: license {license}, {}",
+                        form.business_name.trim()
+                    ),
+                    detail: format!(
+                        "Registration #{reg}: contact {}, phone {}, email {}. No roster entry with \
                      this license and contact.",
-                    form.contact_name.trim(),
-                    phone.masked(),
-                    email.masked()
-                ),
-                outbox_id: None,
-            },
-            now,
-        )
-        .await?;
+                        form.contact_name.trim(),
+                        phone.masked(),
+                        email.masked()
+                    ),
+                },
+                now,
+            )
+            .await?;
         registrations::link_ticket(&mut tx, reg, ticket).await?;
         tx.commit().await?;
         Ok(ticket)

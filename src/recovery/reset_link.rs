@@ -34,12 +34,7 @@ impl Recovery<'_> {
         channel: Channel,
         kind: LinkKind,
     ) -> Result<SendOutcome> {
-        let Some(email) = contractor
-            .fields
-            .email
-            .as_deref()
-            .and_then(|e| EmailAddress::parse(e).ok())
-        else {
+        let Some(email) = contractor.fields.email_on_record() else {
             return Ok(SendOutcome::NoDestination);
         };
         let now = self.now();
@@ -94,27 +89,18 @@ impl Recovery<'_> {
                 },
             )?,
         };
-        queue_email(
-            &mut tx,
-            &self.st.settings.mail.from,
-            &email,
-            mail,
-            Some(contractor.id),
-            Some(expires),
-            now,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
+        self.send_secret(
+            tx,
             contractor,
-            "reset_link_issued",
-            channel,
-            format!("to {}", email.masked()),
+            Outgoing::Email { to: &email, mail },
+            Secret {
+                action: "reset_link_issued",
+                channel,
+                expires,
+            },
             now,
         )
-        .await?;
-        self.commit_and_wake(tx).await?;
-        Ok(SendOutcome::Sent { to: email.masked() })
+        .await
     }
 
     /// The account of a live reset link, or `None` for any link that is not.

@@ -14,12 +14,7 @@ impl Recovery<'_> {
         if !self.st.settings.twilio.sms_enabled {
             return Ok(SendOutcome::NoDestination);
         }
-        let Some(phone) = contractor
-            .fields
-            .phone
-            .as_deref()
-            .and_then(|p| PhoneNumber::parse(p).ok())
-        else {
+        let Some(phone) = contractor.fields.phone_on_record() else {
             return Ok(SendOutcome::NoDestination);
         };
         let (tx, account) = match self
@@ -47,27 +42,22 @@ impl Recovery<'_> {
                 minutes: lifetime.as_secs() / 60,
             },
         )?;
-        queue_sms(
-            &mut tx,
-            &phone,
-            "temporary_password",
-            body,
-            Some(contractor.id),
-            Some(expires),
-            now,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
+        self.send_secret(
+            tx,
             contractor,
-            "temporary_password_issued",
-            channel,
-            format!("by SMS to {}", phone.masked()),
+            Outgoing::Sms {
+                to: &phone,
+                template: "temporary_password",
+                body,
+            },
+            Secret {
+                action: "temporary_password_issued",
+                channel,
+                expires,
+            },
             now,
         )
-        .await?;
-        self.commit_and_wake(tx).await?;
-        Ok(SendOutcome::Sent { to: phone.masked() })
+        .await
     }
 }
 

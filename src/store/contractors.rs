@@ -7,7 +7,9 @@ use sqlx::AnyPool;
 use super::Tx;
 use crate::clock::Millis;
 use crate::domain::contact::Contact;
+use crate::domain::email::EmailAddress;
 use crate::domain::ids::ContractorId;
+use crate::domain::phone::PhoneNumber;
 
 /// The roster fields of one contractor, as imported (phones already E.164, email normalised).
 #[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
@@ -22,6 +24,20 @@ pub struct RosterFields {
 }
 
 impl RosterFields {
+    /// The email on record, parsed (the roster stores it normalised at import).
+    pub fn email_on_record(&self) -> Option<EmailAddress> {
+        self.email
+            .as_deref()
+            .and_then(|e| EmailAddress::parse(e).ok())
+    }
+
+    /// The (mobile) phone on record, parsed; not the alternate phone, which may be a landline.
+    pub fn phone_on_record(&self) -> Option<PhoneNumber> {
+        self.phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+    }
+
     /// True when `contact` is the phone, the alternate phone or the email on record: the only
     /// places a secret of this contractor may go, and the one answer to "is this theirs?" for
     /// every channel. The roster stores contacts parsed at import (E.164, a normalised
@@ -210,8 +226,6 @@ pub enum Identifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::email::EmailAddress;
-    use crate::domain::phone::PhoneNumber;
 
     fn phone(p: &str) -> Contact {
         Contact::Phone(PhoneNumber::parse(p).unwrap())

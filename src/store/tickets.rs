@@ -6,12 +6,13 @@ use super::Tx;
 use crate::clock::Millis;
 use crate::domain::channel::Channel;
 use crate::domain::ids::{ContractorId, MessageId, TicketId};
+use crate::domain::ticket::TicketKind;
 
 /// What a new ticket is about. Never holds a secret.
 #[derive(Debug, Clone)]
-pub struct NewTicket<'a> {
-    pub kind: &'a str,
-    pub priority: &'a str,
+pub struct NewTicket {
+    /// Its priority follows from it ([`TicketKind::priority`]).
+    pub kind: TicketKind,
     pub contractor_id: Option<ContractorId>,
     pub channel: Channel,
     pub summary: String,
@@ -33,13 +34,13 @@ pub struct Ticket {
     pub created_at: Millis,
 }
 
-pub async fn open(tx: &mut Tx, t: &NewTicket<'_>, now: Millis) -> Result<TicketId, sqlx::Error> {
+pub async fn open(tx: &mut Tx, t: &NewTicket, now: Millis) -> Result<TicketId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO tickets (kind, priority, contractor_id, channel, summary, detail, outbox_id, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
     )
-    .bind(t.kind)
-    .bind(t.priority)
+    .bind(t.kind.as_str())
+    .bind(t.kind.priority().as_str())
     .bind(t.contractor_id)
     .bind(t.channel.as_str())
     .bind(&t.summary)
