@@ -1,6 +1,7 @@
 //! Pure types and rules of the contractor's world: parsed at the edge, no I/O.
 
 pub mod channel;
+pub mod conversation;
 pub mod email;
 pub mod keyed;
 pub mod language;
