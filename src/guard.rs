@@ -208,7 +208,7 @@ impl Guard {
     }
 
     /// Every `every` until the token is cancelled: prunes the flood filter and deletes what
-    /// the store no longer needs (expired sessions, spent or dead links, quiet counters and
+    /// the store no longer needs (expired sessions and conversations, spent or dead links, quiet counters and
     /// budgets), so neither memory nor tables grow with traffic.
     pub fn spawn_pruner(
         &self,
@@ -232,12 +232,13 @@ impl Guard {
         })
     }
 
-    /// Deletes expired sessions, links dead for a day, counters quiet past `reset_after` and
+    /// Deletes expired sessions and conversations, links dead for a day, counters quiet past `reset_after` and
     /// budgets unused for a day. Returns how many rows went.
     pub async fn purge_store(&self) -> Result<u64, sqlx::Error> {
         let now = self.clock.now_ms();
         let pool = self.store.pool();
         let mut gone = crate::store::sessions::purge_expired(pool, now).await?;
+        gone += crate::store::conversations::purge_expired(pool, now).await?;
         gone += crate::store::tokens::purge(pool, now - 24 * 3600 * 1000).await?;
         gone += crate::store::budgets::purge(pool, now).await?;
         let quiet = now - duration_ms(self.settings.reset_after);

@@ -2,6 +2,7 @@
 
 pub mod channel;
 pub mod contact;
+pub mod conversation;
 pub mod email;
 pub mod ids;
 pub mod keyed;

@@ -1,7 +1,15 @@
 //! The identity check (a number plus the phone on record) and the kiosk's single-use
-//! verification that chooses where on record a secret goes.
+//! verification that chooses where on record a secret goes. The verification is a kiosk
+//! conversation (`recovery::conversation`) keyed by the digest of a random id that only the
+//! browser holds: live for [`VERIFICATION_LIFETIME`], used up by exactly one send.
 
 use super::*;
+use crate::domain::conversation::{Check, Checks, Conversation, ConversationKey};
+use crate::store::conversations::NewConversation;
+
+/// What a kiosk conversation must have passed before it may send: the number and the phone
+/// on record.
+const KIOSK_CHECKS: Checks = Checks::NONE.with(Check::Number).with(Check::Phone);
 
 impl Recovery<'_> {
     /// The kiosk's first step: a contractor or license number and the phone on record. Both
@@ -49,31 +57,39 @@ impl Recovery<'_> {
         };
         self.st.guard.record_success(&subject).await?;
         self.remember_language(&c).await?;
+        Ok(Some(self.verified(&c)))
+    }
+
+    /// The verified contractor and where on record a secret may go, masked.
+    fn verified(&self, c: &Contractor) -> Verified {
         let sms = self.st.settings.twilio.sms_enabled;
-        Ok(Some(Verified {
+        Verified {
             contractor_id: c.id,
             email: c.fields.email.as_deref().map(mask_address),
             phone: c.fields.phone.as_deref().filter(|_| sms).map(mask_address),
-        }))
+        }
     }
 
-    /// Keeps a kiosk verification on the server for a few minutes; the browser holds only the
-    /// returned id.
+    /// Keeps a kiosk verification on the server as a kiosk conversation for
+    /// [`VERIFICATION_LIFETIME`]; the browser holds only the returned id, the store only its
+    /// digest.
     pub async fn hold_verification(&self, verified: &Verified) -> Result<String> {
+        // 256 random bits: no live conversation holds this key, so this one is new.
         let id = random_token(32);
-        let now = self.now();
-        let data = serde_json::to_string(verified).unwrap_or_default();
-        sessions::create(
-            self.st.store.pool(),
-            &sessions::NewSession {
-                id_hash: &token_digest(&id),
-                data: &data,
-                expires_at: now + duration_ms(VERIFICATION_LIFETIME),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+        self.st
+            .conversations()
+            .open(
+                &NewConversation {
+                    channel: Channel::Kiosk,
+                    key: &ConversationKey::secret(&id),
+                    contractor_id: Some(verified.contractor_id),
+                    checks: KIOSK_CHECKS,
+                    language: self.lang,
+                    state: "",
+                },
+                VERIFICATION_LIFETIME,
+            )
+            .await?;
         Ok(id)
     }
 
@@ -82,35 +98,39 @@ impl Recovery<'_> {
         if !well_formed_token(id) {
             return Ok(None);
         }
-        let row = sessions::get(self.st.store.pool(), &token_digest(id)).await?;
-        Ok(row
-            .filter(|r| r.expires_at > self.now() && r.account_id.is_none())
-            .and_then(|r| serde_json::from_str(&r.data).ok()))
+        let held = self
+            .st
+            .conversations()
+            .live(Channel::Kiosk, &ConversationKey::secret(id))
+            .await?;
+        let Some(contractor_id) = held.as_ref().and_then(verified_contractor) else {
+            return Ok(None);
+        };
+        let contractor = contractors::by_id(self.st.store.pool(), contractor_id).await?;
+        Ok(contractor.map(|c| self.verified(&c)))
     }
 
     /// Uses the verification behind `id` up, exactly once even under parallel requests, and
-    /// sends to the chosen contact on record.
+    /// sends to the chosen contact on record. The audit log names the kiosk as the channel.
     pub async fn send_verified(
         &self,
         id: &str,
         destination: Destination,
         source: &Source,
-        channel: Channel,
     ) -> Result<Option<SendOutcome>> {
         if !self.st.guard.allow_source(source) || !well_formed_token(id) {
             return Ok(None);
         }
-        let Some(data) =
-            sessions::take_verification(self.st.store.pool(), &token_digest(id), self.now())
-                .await?
-        else {
-            return Ok(None);
-        };
-        let Ok(verified) = serde_json::from_str::<Verified>(&data) else {
+        let taken = self
+            .st
+            .conversations()
+            .use_up(Channel::Kiosk, &ConversationKey::secret(id))
+            .await?;
+        let Some(contractor_id) = taken.as_ref().and_then(verified_contractor) else {
             return Ok(None);
         };
         Ok(Some(
-            self.send_recovery(verified.contractor_id, destination, channel)
+            self.send_recovery(contractor_id, destination, Channel::Kiosk)
                 .await?,
         ))
     }
@@ -135,4 +155,10 @@ impl Recovery<'_> {
             Destination::Sms => self.send_temporary_password(&contractor, channel).await,
         }
     }
+}
+
+/// The contractor of a kiosk conversation that passed the kiosk's checks.
+fn verified_contractor(c: &Conversation) -> Option<ContractorId> {
+    c.contractor_id
+        .filter(|_| c.channel == Channel::Kiosk && c.checks.contains_all(KIOSK_CHECKS))
 }

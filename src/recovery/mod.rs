@@ -11,6 +11,7 @@
 //!   transaction as the change that makes it, with an audit event.
 
 mod budget;
+pub mod conversation;
 mod escalation;
 mod identity;
 mod not_me;
@@ -21,6 +22,7 @@ mod reset_link;
 mod sign_in;
 mod temporary_password;
 
+pub use conversation::{ConversationError, Conversations};
 pub use temporary_password::issue_temporary_password;
 
 use std::sync::Arc;
@@ -164,7 +166,7 @@ pub enum Destination {
 }
 
 /// A contractor who proved knowledge of the phone on record, and the masked destinations.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub contractor_id: ContractorId,
     pub email: Option<String>,
@@ -286,6 +288,11 @@ impl RecoveryService {
     /// The service for a request made in `lang` (the page's, the call's, the message's).
     pub fn in_lang(&self, lang: Lang) -> Recovery<'_> {
         Recovery { st: self, lang }
+    }
+
+    /// The conversations of every channel, on this service's store and clock.
+    pub fn conversations(&self) -> Conversations {
+        Conversations::new(self.store.clone(), self.clock.clone())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod contractors;
+pub mod conversations;
 pub mod keys;
 pub mod outbox;
 pub mod registrations;

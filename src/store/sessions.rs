@@ -1,5 +1,6 @@
-//! Signed-in sessions (contractors; staff later) and short-lived kiosk verifications. Only the
-//! SHA-256 of a session id is stored.
+//! Signed-in sessions (contractors; staff later) and the registration form's short-lived
+//! drafts. Only the SHA-256 of a session id is stored. (Kiosk verifications are kiosk
+//! conversations: `store::conversations`.)
 
 use sqlx::AnyPool;
 
@@ -35,7 +36,7 @@ const COLUMNS: &str = "id_hash, account_id, staff_id, remember, data, created_at
 #[derive(Debug, Clone, Default)]
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
-    /// The signed-in account; `None` for a kiosk verification.
+    /// The signed-in account; `None` for a registration draft.
     pub account_id: Option<AccountId>,
     pub remember: bool,
     pub may_change_password: bool,
@@ -85,23 +86,6 @@ pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await?;
     Ok(())
-}
-
-/// Takes a live kiosk verification, once: one statement deletes it and returns its data, so of
-/// parallel requests carrying the same verification exactly one gets it.
-pub async fn take_verification(
-    pool: &AnyPool,
-    id_hash: &str,
-    now: Millis,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "DELETE FROM sessions WHERE id_hash = $1 AND account_id IS NULL AND staff_id IS NULL \
-         AND expires_at > $2 RETURNING data",
-    )
-    .bind(id_hash)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
 }
 
 /// Ends every session of an account (after a reset, a password change or a "this wasn't me").

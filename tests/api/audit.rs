@@ -296,7 +296,8 @@ async fn every_credential_flow_writes_its_event() {
     assert_eq!(
         actions(&store).await,
         vec![
-            by("temporary_password_issued", "contractor:C-1001", "web"),
+            // The kiosk's own channel: the walk-up "I can't log in" sent it.
+            by("temporary_password_issued", "contractor:C-1001", "kiosk"),
             by("password_changed", "contractor:C-1001", "web"),
             by("reset_link_issued", "contractor:C-1002", "web"),
             by("password_reset", "contractor:C-1002", "web"),

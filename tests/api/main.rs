@@ -6,6 +6,7 @@
 mod audit;
 mod common;
 mod config_cli;
+mod conversations;
 mod floors;
 mod guard;
 mod hardening;

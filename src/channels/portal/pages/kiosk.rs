@@ -96,7 +96,7 @@ pub async fn help_send(
     };
     let sent = st
         .recovery_in(v.lang)
-        .send_verified(&id, destination, &Source::Ip(v.ip), Channel::Web)
+        .send_verified(&id, destination, &Source::Ip(v.ip))
         .await?;
     v.unset(HELP);
     Ok(match sent {

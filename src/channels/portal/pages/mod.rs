@@ -16,7 +16,6 @@ use super::web::{
 };
 use crate::app::AppState;
 use crate::clock::duration_ms;
-use crate::domain::channel::Channel;
 use crate::domain::email::mask_address;
 use crate::domain::secret::{random_token, token_digest};
 use crate::guard::Source;
