@@ -18,3 +18,4 @@ mod races;
 mod roster;
 mod schema;
 mod sms_out;
+mod twilio_webhooks;
