@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRef, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -64,6 +64,13 @@ impl AppState {
     /// The recovery service for a request made in `lang`.
     pub fn recovery_in(&self, lang: Lang) -> Recovery<'_> {
         self.recovery.in_lang(lang)
+    }
+}
+
+/// The settings alone, for extractors that need nothing else (the Twilio signature check).
+impl FromRef<AppState> for Arc<Settings> {
+    fn from_ref(state: &AppState) -> Arc<Settings> {
+        state.settings.clone()
     }
 }
 
@@ -289,6 +296,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::channels::twilio::router())
         // The portal's router brings the fallback: unknown paths get its 404 page.
         .merge(crate::channels::portal::router(&state))
         .layer(middleware::from_fn_with_state(

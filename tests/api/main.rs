@@ -19,3 +19,4 @@ mod races;
 mod roster;
 mod schema;
 mod sms_out;
+mod twilio_webhooks;

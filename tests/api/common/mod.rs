@@ -15,6 +15,7 @@ pub mod logs;
 pub mod outbox;
 pub mod smtp;
 pub mod twilio;
+pub mod webhooks;
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
