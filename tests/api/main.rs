@@ -7,6 +7,7 @@ mod audit;
 mod common;
 mod config_cli;
 mod floors;
+mod flows_cli;
 mod guard;
 mod hardening;
 mod limiter;
