@@ -216,7 +216,10 @@ impl Words {
                 }
             };
             let map = words.texts.entry(lang).or_default();
-            for (key, text) in table {
+            let mut keys: Vec<String> = table.keys().cloned().collect();
+            keys.sort();
+            for key in keys {
+                let text = table.get(&key).cloned().unwrap_or_default();
                 if !map.contains_key(&key) {
                     problems.push(Problem::file(
                         &label,
@@ -224,11 +227,13 @@ impl Words {
                     ));
                     continue;
                 }
+                for reason in text_mistakes(&key, &text) {
+                    problems.push(Problem::file(&label, reason));
+                }
                 map.insert(key, text);
             }
             words.overrides.push(label);
         }
-        problems.extend(words.text_problems());
         if problems.is_empty() {
             Ok(words)
         } else {
@@ -261,32 +266,35 @@ impl Words {
     pub fn text_problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         for lang in Lang::ALL {
-            let label = format!("prompts ({})", lang.code());
+            let label = format!("templates/messages/{}/catalogue.toml", lang.code());
             let Some(map) = self.texts.get(&lang) else {
                 continue;
             };
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             for key in keys {
-                let text = &map[key];
-                for name in slots_in(text) {
-                    if Slot::from_name(name).is_none() {
-                        out.push(Problem::file(
-                            &label,
-                            format!("'{key}' uses unknown slot {{{name}}}"),
-                        ));
-                    }
-                }
-                if key.starts_with("voice_") && (text.contains('<') || text.contains('>')) {
-                    out.push(Problem::file(
-                        &label,
-                        format!("'{key}' is spoken and must be plain words, without markup"),
-                    ));
+                for reason in text_mistakes(key, &map[key]) {
+                    out.push(Problem::file(&label, reason));
                 }
             }
         }
         out
     }
+}
+
+/// What is wrong with one text: unknown slots, markup in spoken words.
+fn text_mistakes(key: &str, text: &str) -> Vec<String> {
+    let mut out: Vec<String> = slots_in(text)
+        .into_iter()
+        .filter(|name| Slot::from_name(name).is_none())
+        .map(|name| format!("'{key}' uses unknown slot {{{name}}}"))
+        .collect();
+    if key.starts_with("voice_") && (text.contains('<') || text.contains('>')) {
+        out.push(format!(
+            "'{key}' is spoken and must be plain words, without markup"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -346,8 +354,8 @@ mod tests {
         let problems = Words::with_overrides_from(dir.path()).unwrap_err();
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:#?}");
-        assert!(lines[0].contains("en.toml") && lines[0].contains("'voice_goodby'"));
-        assert!(lines.iter().any(|l| l.contains("unknown slot {when}")));
-        assert!(lines.iter().any(|l| l.contains("without markup")));
+        assert!(lines[0].contains("en.toml: 'voice_goodby'"), "{lines:#?}");
+        assert!(lines[1].contains("en.toml: 'voice_goodbye' uses unknown slot {when}"));
+        assert!(lines[2].contains("en.toml: 'voice_goodbye' is spoken and must be plain words"));
     }
 }
