@@ -24,6 +24,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigErrors, Settings};
 use crate::domain::keyed::Keys;
 use crate::domain::language::Lang;
+use crate::flows::{FlowProblems, Flows};
 use crate::guard::Guard;
 use crate::hashing::Hasher;
 use crate::mail::{EmailTransport, FolderTransport, SmtpTransport};
@@ -53,6 +54,8 @@ pub struct AppState {
     pub keys: Keys,
     /// The decisions, built from the handles above (not from this state).
     pub recovery: RecoveryService,
+    /// The phone line's and the SMS channel's flows and words, checked at start-up.
+    pub flows: Arc<Flows>,
 }
 
 impl AppState {
@@ -90,6 +93,8 @@ pub enum StartError {
     Mail(String),
     #[error("cannot read the server keys from the database: {0}")]
     Store(#[from] sqlx::Error),
+    #[error("{0}")]
+    Flows(#[from] FlowProblems),
 }
 
 /// What tests (and `demo`) may replace.
@@ -120,6 +125,7 @@ impl Application {
     ///
     /// [`port`]: Application::port
     pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartError> {
+        let flows = Arc::new(load_flows(&settings)?);
         let store = open_store(&settings).await?;
         store.migrate().await?;
         let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -188,6 +194,7 @@ impl Application {
             outbox_wake,
             keys,
             recovery,
+            flows,
         };
         Ok(Self {
             listener,
@@ -233,6 +240,15 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The flows of `flows.dir` (default `./flows`, else the built-in copies), checked; one log
+/// line says which were loaded.
+pub fn load_flows(settings: &Settings) -> Result<Flows, FlowProblems> {
+    let dir = &settings.flows_dir;
+    let flows = Flows::load(&dir.path, dir.named)?;
+    tracing::info!(flows = %flows.summary(), "flows loaded");
+    Ok(flows)
 }
 
 /// The SMTP transport, or the folder transport when only `mail.dir` is set.

@@ -17,6 +17,7 @@ use crate::config::{ConfigErrors, Settings, Sources, process_env};
 use crate::domain::channel::Channel;
 use crate::domain::email::EmailAddress;
 use crate::domain::password::broken_rules;
+use crate::flows::{FlowProblems, Flows, graph};
 use crate::hashing::Hasher;
 use crate::roster;
 use crate::store::{Store, staff};
@@ -58,6 +59,44 @@ pub enum Command {
     },
     /// Sample roster and staff login on a throwaway database, then serve.
     Demo,
+    /// Check or draw the phone line's flows (flows/voice.toml, flows/sms.toml).
+    Flows {
+        #[command(subcommand)]
+        command: FlowsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Check the flows and their words; one line per problem, naming file and state.
+    Check {
+        /// Flows directory (default: flows.dir, HELPLINE_FLOWS_DIR, else ./flows).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the flows as a diagram.
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Flows directory (default: flows.dir, HELPLINE_FLOWS_DIR, else ./flows).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Only this flow (default: both).
+        #[arg(value_enum)]
+        flow: Option<FlowName>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FlowName {
+    Voice,
+    Sms,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,10 +135,11 @@ impl Role {
     }
 }
 
-/// A command's failure: configuration (exit 2) or anything else (exit 1).
+/// A command's failure: configuration or flows (exit 2) or anything else (exit 1).
 #[derive(Debug)]
 pub enum Failure {
     Config(ConfigErrors),
+    Flows(FlowProblems),
     Other(String),
 }
 
@@ -107,8 +147,15 @@ impl From<StartError> for Failure {
     fn from(e: StartError) -> Self {
         match e {
             StartError::Config(c) => Failure::Config(c),
+            StartError::Flows(f) => Failure::Flows(f),
             other => Failure::Other(other.to_string()),
         }
+    }
+}
+
+impl From<FlowProblems> for Failure {
+    fn from(e: FlowProblems) -> Self {
+        Failure::Flows(e)
     }
 }
 
@@ -138,6 +185,12 @@ pub fn main() -> ExitCode {
         Err(Failure::Config(errors)) => {
             for p in &errors.0 {
                 eprintln!("helpline: configuration problem: {p}");
+            }
+            ExitCode::from(2)
+        }
+        Err(Failure::Flows(problems)) => {
+            for p in &problems.0 {
+                eprintln!("helpline: flow problem: {p}");
             }
             ExitCode::from(2)
         }
@@ -179,6 +232,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             settings.require_mail_route()?;
             return serve(settings, Overrides::default()).await;
         }
+        Command::Flows { command } => {
+            let settings = load_settings(cli.config)?;
+            return flows_command(&settings, command);
+        }
         _ => {}
     }
     let settings = load_settings(cli.config)?;
@@ -215,8 +272,35 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("audit log intact: {n} events");
             Ok(())
         }
-        Command::Serve | Command::Demo => Ok(()),
+        Command::Serve | Command::Demo | Command::Flows { .. } => Ok(()),
     }
+}
+
+/// `flows check` and `flows graph`: read (and check) the flows the server would run.
+fn flows_command(settings: &Settings, command: FlowsCommand) -> Result<(), Failure> {
+    let (dir, format, only) = match command {
+        FlowsCommand::Check { dir } => (dir, None, None),
+        FlowsCommand::Graph { format, dir, flow } => (dir, Some(format), flow),
+    };
+    let flows = match dir {
+        Some(dir) => Flows::load(&dir, true)?,
+        None => Flows::load(&settings.flows_dir.path, settings.flows_dir.named)?,
+    };
+    let Some(format) = format else {
+        println!("flows are good: {}", flows.summary());
+        return Ok(());
+    };
+    let chosen: Vec<&crate::flows::Flow> = match only {
+        None => vec![flows.voice(), flows.sms()],
+        Some(FlowName::Voice) => vec![flows.voice()],
+        Some(FlowName::Sms) => vec![flows.sms()],
+    };
+    let format = match format {
+        GraphFormat::Mermaid => graph::Format::Mermaid,
+        GraphFormat::Dot => graph::Format::Dot,
+    };
+    print!("{}", graph::draw(&chosen, format));
+    Ok(())
 }
 
 async fn serve(settings: Settings, overrides: Overrides) -> Result<(), Failure> {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flows;
 pub mod guard;
 pub mod hashing;
 pub mod mail;

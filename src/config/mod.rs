@@ -8,7 +8,8 @@
 //!
 //! One file per section of the file, each owning its struct, defaults, variables and checks:
 //! `server` (bind, public_url, trusted_proxies), `database`, `city`, `mail`, `twilio`, `staff`,
-//! `guard`, `outbox`, `timing` (lifetimes and response times); `sources` reads the file and
+//! `guard`, `outbox`, `timing` (lifetimes and response times), `flows` (where the phone line's
+//! flows are); `sources` reads the file and
 //! the variables for all of them.
 
 use std::fmt;
@@ -20,6 +21,7 @@ use url::Url;
 
 mod city;
 mod database;
+mod flows;
 mod guard;
 mod mail;
 mod outbox;
@@ -31,6 +33,7 @@ mod twilio;
 
 pub use city::{CitySettings, UsernameKind};
 pub use database::DatabaseUrl;
+pub use flows::{DEFAULT_FLOWS_DIR, FlowsDir};
 pub use guard::GuardSettings;
 pub use mail::MailSettings;
 pub use outbox::OutboxSettings;
@@ -73,12 +76,13 @@ impl fmt::Display for ConfigErrors {
 
 /// The environment variables of the public contract, (variable, key), as each section lists
 /// them.
-const ENV_KEYS: [&[(&str, &str)]; 5] = [
+const ENV_KEYS: [&[(&str, &str)]; 6] = [
     server::ENV,
     database::ENV,
     mail::ENV,
     twilio::ENV,
     staff::ENV,
+    flows::ENV,
 ];
 
 fn env_name(key: &str) -> Option<&'static str> {
@@ -111,6 +115,8 @@ pub struct Settings {
     pub temporary_password_lifetime: Duration,
     /// Every refused sign-in or verification takes at least this long, whatever the reason.
     pub response_floor: Duration,
+    /// Where the phone line's flows are read from.
+    pub flows_dir: FlowsDir,
     /// "Forgot password" always answers after exactly this long.
     pub forgot_deadline: Duration,
 }
@@ -140,6 +146,7 @@ impl Settings {
         let guard = guard::read(c, raw.guard);
         let outbox = outbox::read(c, raw.outbox);
         let timing = timing::read(c, raw.reset_link_minutes, raw.temporary_password_minutes);
+        let flows_dir = flows::read(c, raw.flows);
         Some(Settings {
             bind: bind?,
             public_url: public_url?,
@@ -156,6 +163,7 @@ impl Settings {
             temporary_password_lifetime: timing.temporary_password_lifetime,
             response_floor: timing.response_floor,
             forgot_deadline: timing.forgot_deadline,
+            flows_dir,
         })
     }
 
@@ -246,6 +254,7 @@ mod tests {
             [
                 "HELPLINE_BIND",
                 "HELPLINE_DATABASE_URL",
+                "HELPLINE_FLOWS_DIR",
                 "HELPLINE_INBOUND_TOKEN",
                 "HELPLINE_MAIL_FROM",
                 "HELPLINE_PUBLIC_URL",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{ConfigProblem, city, guard, mail, outbox, staff, twilio};
+use super::{ConfigProblem, city, flows, guard, mail, outbox, staff, twilio};
 
 /// Where the settings come from: an optional file and a way to read variables.
 pub struct Sources<'a> {
@@ -52,6 +52,8 @@ pub(super) struct RawFile {
     pub guard: guard::RawGuard,
     #[serde(default)]
     pub outbox: outbox::RawOutbox,
+    #[serde(default)]
+    pub flows: flows::RawFlows,
 }
 
 /// The sources as every section reads them, and the problems found so far.

@@ -79,6 +79,11 @@ impl Catalog {
         self.texts.get(key).map_or(key, String::as_str)
     }
 
+    /// The text for `key`, if this language has one.
+    pub fn lookup(&self, key: &str) -> Option<&str> {
+        self.texts.get(key).map(String::as_str)
+    }
+
     /// The sentence for a field error code.
     pub fn error(&self, code: &str) -> String {
         self.texts

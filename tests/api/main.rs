@@ -8,6 +8,7 @@ mod common;
 mod config_cli;
 mod conversations;
 mod floors;
+mod flows_cli;
 mod guard;
 mod hardening;
 mod limiter;
