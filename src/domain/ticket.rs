@@ -10,6 +10,9 @@ pub enum TicketKind {
     NotMe,
     /// A message could not be delivered after every retry.
     Undeliverable,
+    /// A help line call staff must take over: the caller asked, could not be verified, or
+    /// said nothing; with the call's context and any message left.
+    PhoneCall,
 }
 
 /// How soon staff should look.
@@ -20,10 +23,11 @@ pub enum Priority {
 }
 
 impl TicketKind {
-    pub const ALL: [TicketKind; 3] = [
+    pub const ALL: [TicketKind; 4] = [
         TicketKind::Registration,
         TicketKind::NotMe,
         TicketKind::Undeliverable,
+        TicketKind::PhoneCall,
     ];
 
     /// The stored name.
@@ -32,6 +36,7 @@ impl TicketKind {
             TicketKind::Registration => "registration",
             TicketKind::NotMe => "not_me",
             TicketKind::Undeliverable => "undeliverable",
+            TicketKind::PhoneCall => "phone_call",
         }
     }
 
@@ -44,7 +49,9 @@ impl TicketKind {
     pub fn priority(self) -> Priority {
         match self {
             TicketKind::NotMe => Priority::Urgent,
-            TicketKind::Registration | TicketKind::Undeliverable => Priority::Normal,
+            TicketKind::Registration | TicketKind::Undeliverable | TicketKind::PhoneCall => {
+                Priority::Normal
+            }
         }
     }
 }

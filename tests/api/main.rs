@@ -21,3 +21,4 @@ mod roster;
 mod schema;
 mod sms_out;
 mod twilio_webhooks;
+mod voice;
