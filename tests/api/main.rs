@@ -18,5 +18,6 @@ mod portal_ux;
 mod races;
 mod roster;
 mod schema;
+mod simulate_cli;
 mod sms_out;
 mod twilio_webhooks;
