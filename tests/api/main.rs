@@ -19,6 +19,7 @@ mod portal_ux;
 mod races;
 mod roster;
 mod schema;
+mod simulate_cli;
 mod sms_out;
 mod twilio_webhooks;
 mod voice;
