@@ -38,6 +38,7 @@ pub use guard::GuardSettings;
 pub use mail::MailSettings;
 pub use outbox::OutboxSettings;
 pub use sources::{Sources, process_env};
+pub use staff::staff_answering;
 pub use twilio::TwilioSettings;
 
 use sources::{Layers, RawFile};
@@ -103,8 +104,12 @@ pub struct Settings {
     pub mail: MailSettings,
     pub twilio: TwilioSettings,
     pub staff_phone: Option<String>,
-    /// When staff answer the phone, as shown to contractors ("Monday–Friday 8 am–5 pm").
+    /// When staff answer the phone, as the city wrote it for contractors ("Monday–Friday 8 am–5
+    /// pm"); see `office_hours_text` for the words to show or say.
     pub staff_office_hours: Option<String>,
+    /// When staff answer (`staff.hours` in `staff.time_zone`, less `staff.holidays`); `None`
+    /// when `staff.hours` is not set. The phone line asks `staff_answering`.
+    pub staff_hours: Option<crate::domain::office_hours::OfficeHours>,
     /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
     pub trusted_proxies: Vec<IpAddr>,
     pub guard: GuardSettings,
@@ -156,6 +161,7 @@ impl Settings {
             twilio: twilio?,
             staff_phone: staff.phone,
             staff_office_hours: staff.office_hours,
+            staff_hours: staff.hours,
             trusted_proxies,
             guard,
             outbox,
@@ -260,7 +266,10 @@ mod tests {
                 "HELPLINE_PUBLIC_URL",
                 "HELPLINE_SMTP_TLS_CA_FILE",
                 "HELPLINE_SMTP_URL",
+                "HELPLINE_STAFF_HOLIDAYS",
+                "HELPLINE_STAFF_HOURS",
                 "HELPLINE_STAFF_PHONE",
+                "HELPLINE_STAFF_TIME_ZONE",
                 "HELPLINE_TWILIO_ACCOUNT_SID",
                 "HELPLINE_TWILIO_API_BASE",
                 "HELPLINE_TWILIO_AUTH_TOKEN",

@@ -7,6 +7,7 @@ pub mod email;
 pub mod ids;
 pub mod keyed;
 pub mod language;
+pub mod office_hours;
 pub mod password;
 pub mod phone;
 pub mod questions;

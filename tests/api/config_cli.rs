@@ -190,3 +190,44 @@ fn a_relay_ca_file_must_be_readable_pem_and_the_url_must_ask_for_tls() {
         );
     }
 }
+
+#[test]
+fn bad_office_hours_stop_serve_with_one_line_each() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("helpline.toml"),
+        "[mail]\ndir = \"mail\"\n[staff]\nphone = \"303-555-0199\"\nhours = \"Mon-Fri 9-5\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(helpline(dir.path()).arg("serve"));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        problems(&err),
+        vec![
+            "helpline: configuration problem: staff.hours (HELPLINE_STAFF_HOURS): '9' is not a time: write HH:MM on a 24-hour clock, e.g. 08:00 or 17:30"
+        ],
+        "{err}"
+    );
+
+    // The variables are checked the same way, each on its own line.
+    let (code, _, err) = run(helpline(dir.path())
+        .env("HELPLINE_STAFF_HOURS", "Mon-Fri 08:00-17:00")
+        .env("HELPLINE_STAFF_TIME_ZONE", "MST")
+        .env("HELPLINE_STAFF_HOLIDAYS", "2026-12-25,Christmas")
+        .arg("serve"));
+    assert_eq!(code, 2, "{err}");
+    let lines = problems(&err);
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "helpline: configuration problem: staff.time_zone (HELPLINE_STAFF_TIME_ZONE): 'MST' \
+             is an abbreviation or an offset, not a city's time zone"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "helpline: configuration problem: staff.holidays (HELPLINE_STAFF_HOLIDAYS): 'Christmas' \
+         is not a date: write YYYY-MM-DD, e.g. 2026-12-25"
+    );
+}

@@ -601,6 +601,34 @@ async fn the_kiosk_says_which_number_to_call_and_when() {
 }
 
 #[tokio::test]
+async fn the_kiosk_says_structured_hours_in_the_page_language() {
+    use helpline::domain::office_hours::{CityZone, OfficeHours, WeeklyHours};
+    let p = Portal::start_with(|s| {
+        s.staff_phone = Some("+13035550199".into());
+        s.staff_hours = Some(OfficeHours {
+            zone: CityZone::parse("America/Denver").expect("zone"),
+            weekly: WeeklyHours::parse("Mon-Fri 07:30-16:00").expect("hours"),
+            holidays: Default::default(),
+        });
+    })
+    .await;
+    let page = p.browser().get("/help").await;
+    assert!(
+        page.body
+            .contains("<span class=\"hours\">(Monday to Friday, 7:30 am to 4 pm)</span>"),
+        "{}",
+        page.body
+    );
+    let page = p.spanish().get("/help").await;
+    assert!(
+        page.body
+            .contains("<span class=\"hours\">(lunes a viernes, de 7:30 a 16:00)</span>"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
 async fn after_the_forced_change_the_account_page_says_the_password_is_saved() {
     let p = Portal::start().await;
     let mut b = p.browser();

@@ -450,7 +450,8 @@ pub struct PageCtx {
     pub username_label: &'static str,
     /// Where contractors reach staff (`staff.phone`), when configured.
     pub staff_phone: Option<StaffPhone>,
-    /// When staff answer (`staff.office_hours`), free text, when configured.
+    /// When staff answer (`staff.office_hours` as written, else `staff.hours` in words), when
+    /// configured.
     pub office_hours: Option<String>,
 }
 
@@ -475,7 +476,7 @@ impl PageCtx {
             city: st.settings.city.name.clone(),
             username_label: username_label(st.settings.city.username),
             staff_phone,
-            office_hours: st.settings.staff_office_hours.clone(),
+            office_hours: st.settings.office_hours_text(lang),
         }
     }
 
