@@ -430,3 +430,55 @@ async fn webhooks_for_an_unknown_call_say_goodbye() {
     assert!(page.body.contains("Goodbye"), "{}", page.body);
     assert!(page.body.contains("<Hangup/>"));
 }
+
+#[tokio::test]
+async fn staff_take_the_call_in_office_hours_and_a_message_after_hours() {
+    let p = Portal::start_with(|s| {
+        s.staff_phone = Some("+13035550199".into());
+        s.staff_hours = Some(helpline::domain::office_hours::OfficeHours {
+            zone: helpline::domain::office_hours::CityZone::parse("America/Denver").expect("zone"),
+            weekly: helpline::domain::office_hours::WeeklyHours::parse("Mon-Fri 08:00-17:00")
+                .expect("hours"),
+            holidays: Default::default(),
+        });
+    })
+    .await;
+    // T0 is a Monday, 2 am in Denver: after hours.
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000020", STRANGER, None).await;
+    call.press("1").await;
+    call.press("2").await;
+    assert!(call.last.body.contains("<Record "), "{}", call.last.body);
+    assert!(!call.last.body.contains("<Dial"), "{}", call.last.body);
+
+    // 9 am in Denver: the staff line rings, with the call's ticket already open.
+    p.app
+        .clock
+        .advance(std::time::Duration::from_secs(7 * 3600));
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000021", STRANGER, None).await;
+    call.press("1").await;
+    call.press("2").await;
+    assert!(
+        call.last.body.contains("<Number>+13035550199</Number>"),
+        "{}",
+        call.last.body
+    );
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    // Nobody answers: the caller may leave a message, which joins the same ticket.
+    let to = call.action();
+    call.post(&to, &[("DialCallStatus", "no-answer")]).await;
+    assert!(call.last.body.contains("<Record "), "{}", call.last.body);
+    let to = call.action();
+    call.post(
+        &to,
+        &[("RecordingUrl", "https://api.twilio.example/RE0002")],
+    )
+    .await;
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0].detail.contains("RE0002"), "{}", open[0].detail);
+}

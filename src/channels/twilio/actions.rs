@@ -226,9 +226,10 @@ impl Call<'_> {
     }
 }
 
-/// Whether a transfer to staff can be tried now: a staff line is configured.
+/// Whether a transfer to staff can be tried now: a staff line is configured and, when the
+/// city set `[staff] hours`, it is open now in the city's time zone (holidays closed).
 pub(super) fn staff_answering(st: &AppState) -> bool {
-    st.settings.staff_phone.is_some()
+    crate::config::staff_answering(&st.settings, st.clock.now_ms())
 }
 
 /// The values prompts may use, in `lang`.
@@ -243,8 +244,8 @@ pub(super) fn slots(st: &AppState, lang: Lang, facts: &CallFacts) -> Slots {
     if let Some(m) = facts.minutes {
         s.set(Slot::Minutes, m.to_string());
     }
-    match &st.settings.staff_office_hours {
-        Some(h) => s.set(Slot::OfficeHours, h.clone()),
+    match st.settings.office_hours_text(lang) {
+        Some(h) => s.set(Slot::OfficeHours, h),
         None => s.set(
             Slot::OfficeHours,
             st.flows
