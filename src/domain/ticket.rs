@@ -10,6 +10,13 @@ pub enum TicketKind {
     NotMe,
     /// A message could not be delivered after every retry.
     Undeliverable,
+    /// Twilio took a text but reported it `failed` or `undelivered`.
+    SmsUndelivered,
+    /// A callback Helpline placed was busy, not answered, or failed.
+    CallbackUnanswered,
+    /// A text or call was not sent: the daily cap on texts and calls (to one number, or in
+    /// all) was reached. Several at once may mean someone is pumping the line.
+    SendCapReached,
 }
 
 /// How soon staff should look.
@@ -20,10 +27,13 @@ pub enum Priority {
 }
 
 impl TicketKind {
-    pub const ALL: [TicketKind; 3] = [
+    pub const ALL: [TicketKind; 6] = [
         TicketKind::Registration,
         TicketKind::NotMe,
         TicketKind::Undeliverable,
+        TicketKind::SmsUndelivered,
+        TicketKind::CallbackUnanswered,
+        TicketKind::SendCapReached,
     ];
 
     /// The stored name.
@@ -32,6 +42,9 @@ impl TicketKind {
             TicketKind::Registration => "registration",
             TicketKind::NotMe => "not_me",
             TicketKind::Undeliverable => "undeliverable",
+            TicketKind::SmsUndelivered => "sms_undelivered",
+            TicketKind::CallbackUnanswered => "callback_unanswered",
+            TicketKind::SendCapReached => "send_cap_reached",
         }
     }
 
@@ -40,11 +53,17 @@ impl TicketKind {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// Written once: a possible account takeover is urgent, the rest is normal.
+    /// Written once: a possible account takeover is urgent, the rest is normal. A reached
+    /// send cap stays normal on purpose: during a pumping attack there may be many, and they
+    /// must not bury a takeover report.
     pub fn priority(self) -> Priority {
         match self {
             TicketKind::NotMe => Priority::Urgent,
-            TicketKind::Registration | TicketKind::Undeliverable => Priority::Normal,
+            TicketKind::Registration
+            | TicketKind::Undeliverable
+            | TicketKind::SmsUndelivered
+            | TicketKind::CallbackUnanswered
+            | TicketKind::SendCapReached => Priority::Normal,
         }
     }
 }
