@@ -20,4 +20,5 @@ mod races;
 mod roster;
 mod schema;
 mod sms_out;
+mod twilio_out;
 mod twilio_webhooks;
