@@ -21,4 +21,5 @@ mod roster;
 mod schema;
 mod sms_out;
 mod twilio_out;
+mod twilio_status;
 mod twilio_webhooks;

@@ -7,12 +7,15 @@
 //!   for this server before any other work, then reads the form into `T`.
 //! - [`twiml`]: [`VoiceResponse`] and [`MessagingResponse`], typed TwiML with every value
 //!   escaped, served as `text/xml`.
+//! - [`status`]: the status callbacks of texts and calls (`/twilio/sms/status`,
+//!   `/twilio/voice/status`).
 //!
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
 
 pub mod extract;
 pub mod signature;
+pub mod status;
 pub mod twiml;
 
 use axum::Router;
@@ -30,7 +33,10 @@ pub use twiml::{Dial, Gather, GatherInput, MessagingResponse, Record, Say, Voice
 
 /// Twilio's routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/twilio/voice", post(voice_placeholder))
+    Router::new()
+        .route("/twilio/voice", post(voice_placeholder))
+        .route("/twilio/voice/status", post(status::voice_status))
+        .route("/twilio/sms/status", post(status::sms_status))
 }
 
 /// The one field the placeholder reads.
