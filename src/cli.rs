@@ -22,6 +22,8 @@ use crate::hashing::Hasher;
 use crate::roster;
 use crate::store::{Store, staff};
 
+pub mod simulate;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "helpline",
@@ -63,6 +65,11 @@ pub enum Command {
     Flows {
         #[command(subcommand)]
         command: FlowsCommand,
+    },
+    /// Try the phone line against a running server, without Twilio.
+    Simulate {
+        #[command(subcommand)]
+        command: simulate::SimulateCommand,
     },
 }
 
@@ -236,6 +243,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let settings = load_settings(cli.config)?;
             return flows_command(&settings, command);
         }
+        Command::Simulate { command } => {
+            return simulate::run(command, load_settings(cli.config)?).await;
+        }
         _ => {}
     }
     let settings = load_settings(cli.config)?;
@@ -272,7 +282,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("audit log intact: {n} events");
             Ok(())
         }
-        Command::Serve | Command::Demo | Command::Flows { .. } => Ok(()),
+        Command::Serve | Command::Demo | Command::Flows { .. } | Command::Simulate { .. } => Ok(()),
     }
 }
 
@@ -436,6 +446,11 @@ async fn demo() -> Result<(), Failure> {
     settings.staff_office_hours = Some("Monday–Friday 8 am–5 pm".into());
     let mail_dir = dir.path().join("mail");
     settings.mail.dir = Some(mail_dir.clone());
+    // So the phone line answers `helpline simulate call`, which signs with this token.
+    let phone_token = process_env("HELPLINE_TWILIO_AUTH_TOKEN")
+        .unwrap_or_else(|| crate::domain::secret::random_token(16));
+    settings.twilio.auth_token = Some(SecretString::from(phone_token.clone()));
+    let public_url = settings.public_url.clone();
 
     let store = app::open_store(&settings).await?;
     store
@@ -474,6 +489,14 @@ async fn demo() -> Result<(), Failure> {
     );
     println!("  forgot:      {base}/forgot    register: {base}/register");
     println!("  staff login: staff@demo.example / {staff_password}");
+    println!(
+        "  phone line:  helpline simulate call --from 303-658-2075 --url {public_url} --auth-token {phone_token}{}",
+        if public_url.as_str() == format!("{base}/") {
+            String::new()
+        } else {
+            format!(" --send-to {base}")
+        }
+    );
     println!("  health:      {base}/healthz");
     println!("  readiness:   {base}/readyz");
     println!("  metrics:     {base}/metrics");

@@ -10,6 +10,9 @@ pub enum TicketKind {
     NotMe,
     /// A message could not be delivered after every retry.
     Undeliverable,
+    /// A help line call staff must take over: the caller asked, could not be verified, or
+    /// said nothing; with the call's context and any message left.
+    PhoneCall,
     /// Twilio took a text but reported it `failed` or `undelivered`.
     SmsUndelivered,
     /// A callback Helpline placed was busy, not answered, or failed.
@@ -27,10 +30,11 @@ pub enum Priority {
 }
 
 impl TicketKind {
-    pub const ALL: [TicketKind; 6] = [
+    pub const ALL: [TicketKind; 7] = [
         TicketKind::Registration,
         TicketKind::NotMe,
         TicketKind::Undeliverable,
+        TicketKind::PhoneCall,
         TicketKind::SmsUndelivered,
         TicketKind::CallbackUnanswered,
         TicketKind::SendCapReached,
@@ -42,6 +46,7 @@ impl TicketKind {
             TicketKind::Registration => "registration",
             TicketKind::NotMe => "not_me",
             TicketKind::Undeliverable => "undeliverable",
+            TicketKind::PhoneCall => "phone_call",
             TicketKind::SmsUndelivered => "sms_undelivered",
             TicketKind::CallbackUnanswered => "callback_unanswered",
             TicketKind::SendCapReached => "send_cap_reached",
@@ -61,6 +66,7 @@ impl TicketKind {
             TicketKind::NotMe => Priority::Urgent,
             TicketKind::Registration
             | TicketKind::Undeliverable
+            | TicketKind::PhoneCall
             | TicketKind::SmsUndelivered
             | TicketKind::CallbackUnanswered
             | TicketKind::SendCapReached => Priority::Normal,

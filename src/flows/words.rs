@@ -146,6 +146,16 @@ pub struct Words {
     pub overrides: Vec<String>,
 }
 
+/// Words the channel adapters say themselves rather than a flow's state: how a destination
+/// is introduced ("your mobile phone ending in …"), the apology when a step fails, and office
+/// hours when none are configured. Checked like every other word.
+pub const ADAPTER_WORDS: [&str; 4] = [
+    "voice_dest_mobile",
+    "voice_dest_email",
+    "voice_trouble",
+    "voice_hours_unset",
+];
+
 /// Only keys with these prefixes belong to the phone line.
 pub const PREFIXES: [&str; 2] = ["voice_", "sms_"];
 

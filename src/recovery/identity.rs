@@ -61,7 +61,7 @@ impl Recovery<'_> {
     }
 
     /// The verified contractor and where on record a secret may go, masked.
-    fn verified(&self, c: &Contractor) -> Verified {
+    pub(super) fn verified(&self, c: &Contractor) -> Verified {
         let sms = self.st.settings.twilio.sms_enabled;
         Verified {
             contractor_id: c.id,

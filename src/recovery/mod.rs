@@ -18,6 +18,7 @@ mod identity;
 mod not_me;
 mod notices;
 mod password_change;
+pub mod phone_line;
 mod registration;
 mod reset_link;
 mod sign_in;
@@ -371,19 +372,23 @@ impl Recovery<'_> {
         Ok(contractors::by_identifier(self.st.store.pool(), self.identifier(), typed).await?)
     }
 
-    /// A number typed at the kiosk, at registration or on the phone: contractor number first,
-    /// then license number.
+    /// A number typed at the kiosk, at registration or keyed in on the phone: contractor
+    /// number first, then license number, then (digits only, as a phone keypad sends them) the
+    /// one contractor whose number's digits these are (`1001` for `C-1001`).
     pub(super) async fn contractor_by_any_number(&self, typed: &str) -> Result<Option<Contractor>> {
         if !plausible_identifier(typed) {
             return Ok(None);
         }
         let pool = self.st.store.pool();
-        Ok(
-            match contractors::by_identifier(pool, Identifier::ContractorNumber, typed).await? {
-                Some(c) => Some(c),
-                None => contractors::by_identifier(pool, Identifier::LicenseNumber, typed).await?,
-            },
-        )
+        if let Some(c) =
+            contractors::by_identifier(pool, Identifier::ContractorNumber, typed).await?
+        {
+            return Ok(Some(c));
+        }
+        if let Some(c) = contractors::by_identifier(pool, Identifier::LicenseNumber, typed).await? {
+            return Ok(Some(c));
+        }
+        Ok(contractors::by_keyed_digits(pool, typed.trim()).await?)
     }
 
     pub(super) async fn account_and_contractor(

@@ -181,6 +181,49 @@ pub async fn by_identifier(
     .await
 }
 
+/// The one contractor whose contractor number or license number, with everything but its
+/// digits left out, is `digits`: what a caller keys in on a phone for `C-1001` is `1001`.
+/// `None` when nobody or more than one contractor matches (an ambiguous number is no match).
+pub async fn by_keyed_digits(
+    pool: &AnyPool,
+    digits: &str,
+) -> Result<Option<Contractor>, sqlx::Error> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    // The pattern narrows the rows to those holding these digits in order (only digits are in
+    // it, so nothing needs escaping); the exact comparison is made here.
+    let pattern = format!(
+        "%{}%",
+        digits
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join("%")
+    );
+    let rows: Vec<Contractor> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contractors WHERE contractor_number LIKE $1 \
+         OR license_number LIKE $1 ORDER BY id LIMIT 50"
+    ))
+    .bind(pattern)
+    .fetch_all(pool)
+    .await?;
+    let only_digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let mut matching = rows.into_iter().filter(|c| {
+        only_digits(&c.fields.contractor_number) == digits
+            || c.fields
+                .license_number
+                .as_deref()
+                .map(only_digits)
+                .as_deref()
+                == Some(digits)
+    });
+    Ok(match (matching.next(), matching.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    })
+}
+
 /// Remembers the language the contractor last used, for the messages sent to them.
 pub async fn set_language(
     pool: &AnyPool,

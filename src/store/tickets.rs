@@ -61,3 +61,24 @@ pub async fn open_tickets(pool: &AnyPool) -> Result<Vec<Ticket>, sqlx::Error> {
     .fetch_all(pool)
     .await
 }
+
+/// Adds a line to a ticket's detail (a caller's recorded message, say).
+pub async fn append_detail(
+    tx: &mut Tx,
+    id: TicketId,
+    line: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET detail = CASE WHEN detail = '' THEN $2 ELSE detail || $4 || $2 END, \
+         updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(line)
+    .bind(now)
+    // The line break is bound: SQLite spells it char(10), PostgreSQL chr(10).
+    .bind("\n")
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

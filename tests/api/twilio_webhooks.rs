@@ -44,7 +44,7 @@ async fn a_signed_call_gets_twiml_as_text_xml() {
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(
         page.body.starts_with(
-            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-US">"#
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="dtmf speech""#
         ),
         "{}",
         page.body

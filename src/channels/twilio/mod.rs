@@ -13,47 +13,30 @@
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
 
+mod actions;
 pub mod extract;
 pub mod signature;
 pub mod status;
 pub mod twiml;
+pub mod voice;
 
 use axum::Router;
 use axum::routing::post;
-use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::language::Lang;
 
 pub use extract::{
     MAX_WEBHOOK_BYTES, TwilioForm, VerifiedWebhook, WebhookRefusal, verify_webhook, webhook_url,
 };
 pub use signature::SIGNATURE_HEADER;
-pub use twiml::{Dial, Gather, GatherInput, MessagingResponse, Record, Say, VoiceResponse};
+pub use twiml::{Dial, Gather, GatherInput, MessagingResponse, Record, Say, Twiml, VoiceResponse};
 
 /// Twilio's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/twilio/voice", post(voice_placeholder))
+        .route("/twilio/voice", post(voice::incoming))
+        .route("/twilio/voice/step", post(voice::step))
+        .route("/twilio/voice/dialed", post(voice::dialed))
         .route("/twilio/voice/status", post(status::voice_status))
         .route("/twilio/sms/status", post(status::sms_status))
-}
-
-/// The one field the placeholder reads.
-#[derive(Debug, Deserialize)]
-struct IncomingCall {
-    #[serde(rename = "CallSid")]
-    call_sid: String,
-}
-
-/// PLACEHOLDER for `POST /twilio/voice` until the voice flow replaces it: proves the route is
-/// signed and answers TwiML, and says nothing else.
-async fn voice_placeholder(TwilioForm(call): TwilioForm<IncomingCall>) -> VoiceResponse {
-    tracing::info!(call_sid = %call.call_sid, "incoming call (placeholder answer)");
-    VoiceResponse::new()
-        .say(Say::new(
-            Lang::En,
-            "The help line is not taking calls yet. Please try again later.",
-        ))
-        .hangup()
 }

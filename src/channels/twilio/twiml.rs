@@ -506,6 +506,16 @@ fn xml_response(xml: String) -> Response {
         .into_response()
 }
 
+/// A TwiML document already rendered (a call step given again to a webhook Twilio retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Twiml(pub String);
+
+impl IntoResponse for Twiml {
+    fn into_response(self) -> Response {
+        xml_response(self.0)
+    }
+}
+
 impl IntoResponse for VoiceResponse {
     fn into_response(self) -> Response {
         xml_response(self.to_xml())

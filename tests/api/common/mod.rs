@@ -260,6 +260,34 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Stops the app and starts it again on the same database, settings and clock, on a new
+    /// port: what a restart (or another instance behind the load balancer) sees.
+    pub async fn restart(&mut self) {
+        self.shutdown().await.expect("the first instance stops");
+        let settings = (*self.state.settings).clone();
+        let shared: SharedClock = self.clock.clone();
+        let app = Application::build(
+            settings,
+            Overrides {
+                clock: Some(shared),
+                email: None,
+                sms: None,
+            },
+        )
+        .await
+        .expect("app builds again");
+        self.base = format!("http://{}", app.local_addr().expect("bound"));
+        self.state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.served = Some(tokio::spawn(
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .with_subscriber(logs::capture()),
+        ));
+        self.stop = Some(tx);
+    }
+
     /// Asks the app to stop and waits until it has.
     pub async fn shutdown(&mut self) -> std::io::Result<()> {
         if let Some(tx) = self.stop.take() {

@@ -1,0 +1,293 @@
+//! The voice flow's actions, each a call of the recovery service, and the words a prompt's
+//! slots are filled with. What a caller keyed in reaches the service and the store only; it
+//! is never logged.
+
+use serde::{Deserialize, Serialize};
+
+use super::voice::VoiceError;
+use crate::app::AppState;
+use crate::domain::channel::Channel;
+use crate::domain::conversation::{Check, Checks};
+use crate::domain::ids::{ContractorId, TicketId};
+use crate::domain::language::Lang;
+use crate::domain::phone::PhoneNumber;
+use crate::flows::{Action, ActionOutcome, OnRecord, Slot, Slots};
+use crate::guard::Source;
+use crate::recovery::phone_line::{CallContext, mask_number};
+use crate::recovery::{Destination, SendOutcome, Verified};
+
+/// What the call learned, kept between webhooks (inside the conversation's state).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CallFacts {
+    /// The caller ID as Twilio gave it (a claim, not proof).
+    pub from: String,
+    /// STIR/SHAKEN's verdict on it.
+    pub stir: Option<String>,
+    /// The contractor or license number keyed in.
+    pub number: Option<String>,
+    /// Once verified: the email on record, masked.
+    pub email: Option<String>,
+    /// Once verified, and when texts are on: the mobile on record, masked.
+    pub mobile: Option<String>,
+    /// Where the secret just went, as said to the caller, and for how many minutes it works.
+    pub destination: Option<String>,
+    pub minutes: Option<u64>,
+    /// The caller's recorded message.
+    pub recording: Option<String>,
+    /// The call's ticket, once staff were asked in.
+    pub ticket: Option<TicketId>,
+}
+
+impl CallFacts {
+    pub fn new(from: &str, stir: Option<&str>) -> CallFacts {
+        CallFacts {
+            from: from.chars().take(32).collect(),
+            stir: stir.map(|s| s.chars().take(64).collect()),
+            ..CallFacts::default()
+        }
+    }
+
+    /// What the caller may choose among: only what is on record, only once verified.
+    pub fn on_record(&self) -> OnRecord {
+        OnRecord {
+            mobile: self.mobile.is_some(),
+            email: self.email.is_some(),
+            // Callback calls are placed through the outbox once it can place calls.
+            phone: false,
+        }
+    }
+
+    fn verified(&mut self, v: &Verified) {
+        self.email = v.email.clone();
+        self.mobile = v.phone.clone();
+    }
+}
+
+/// One action's run: the app, the call's language, and what it may change.
+pub(super) struct Call<'a> {
+    pub st: &'a AppState,
+    pub lang: Lang,
+    pub facts: &'a mut CallFacts,
+    pub contractor: &'a mut Option<ContractorId>,
+    pub checks: &'a mut Checks,
+    pub mismatches: &'a mut u32,
+}
+
+/// The outcome of a transfer to staff, from Twilio's `DialCallStatus`.
+pub(super) fn dial_outcome(answered: bool) -> ActionOutcome {
+    if answered {
+        ActionOutcome::Answered
+    } else {
+        ActionOutcome::NoAnswer
+    }
+}
+
+impl Call<'_> {
+    pub async fn run(
+        &mut self,
+        action: Action,
+        accepted: Option<&str>,
+    ) -> Result<ActionOutcome, VoiceError> {
+        let recovery = self.st.recovery_in(self.lang);
+        Ok(match action {
+            Action::RememberNumber => {
+                let typed = accepted.unwrap_or_default().to_string();
+                *self.contractor = recovery.contractor_for_number(&typed).await?;
+                *self.checks = Checks::NONE;
+                if self.contractor.is_some() {
+                    self.checks.insert(Check::Number);
+                }
+                self.facts.number = Some(typed);
+                ActionOutcome::Ok
+            }
+            Action::CallerId => {
+                let found = match *self.contractor {
+                    Some(c) => {
+                        recovery
+                            .verify_caller_id(c, &self.facts.from, self.facts.stir.as_deref())
+                            .await?
+                    }
+                    None => None,
+                };
+                match found {
+                    Some(v) => {
+                        self.checks.insert(Check::Phone);
+                        self.facts.verified(&v);
+                        ActionOutcome::Verified
+                    }
+                    None => ActionOutcome::AskPhone,
+                }
+            }
+            Action::VerifyPhone => {
+                let number = self.facts.number.clone().unwrap_or_default();
+                let phone = accepted.unwrap_or_default();
+                let source = Source::CallingNumber(self.facts.from.clone());
+                match recovery.verify_identity(&number, phone, &source).await? {
+                    Some(v) => {
+                        *self.contractor = Some(v.contractor_id);
+                        *self.checks = Checks::of(&[Check::Number, Check::Phone]);
+                        self.facts.verified(&v);
+                        ActionOutcome::Verified
+                    }
+                    None => {
+                        *self.mismatches += 1;
+                        ActionOutcome::Refused
+                    }
+                }
+            }
+            Action::SendSms => self.send(Destination::Sms).await?,
+            Action::SendEmail => self.send(Destination::Email).await?,
+            Action::Callback => ActionOutcome::NotSent,
+            Action::Escalate => {
+                if staff_answering(self.st) {
+                    ActionOutcome::Dial
+                } else {
+                    ActionOutcome::Record
+                }
+            }
+            Action::Ticket => {
+                match (self.facts.ticket, self.facts.recording.clone()) {
+                    (Some(ticket), Some(recording)) => {
+                        recovery.add_recording(ticket, &recording).await?;
+                    }
+                    (Some(_), None) => {}
+                    (None, recording) => {
+                        let context = self.context(recording);
+                        self.facts.ticket = Some(recovery.escalate_call(&context).await?);
+                    }
+                }
+                ActionOutcome::Ok
+            }
+            Action::ReadSecret
+            | Action::DialStaff
+            | Action::SmsReset
+            | Action::SmsHelp
+            | Action::SmsStop
+            | Action::SmsStart => return Err(VoiceError::NotOnThisLine(action)),
+        })
+    }
+
+    /// Sends to the chosen contact on record, only for a verified caller.
+    async fn send(&mut self, to: Destination) -> Result<ActionOutcome, VoiceError> {
+        let (Some(contractor), true) = (*self.contractor, self.checks.contains(Check::Phone))
+        else {
+            return Ok(ActionOutcome::NotSent);
+        };
+        let recovery = self.st.recovery_in(self.lang);
+        match recovery
+            .send_recovery(contractor, to, Channel::Voice)
+            .await?
+        {
+            SendOutcome::Sent { to: masked } => {
+                let words = self.st.flows.words();
+                let (key, tail, lifetime) = match to {
+                    Destination::Sms => (
+                        "voice_dest_mobile",
+                        spaced(&last_digits(&masked, 4)),
+                        self.st.settings.temporary_password_lifetime,
+                    ),
+                    Destination::Email => (
+                        "voice_dest_email",
+                        masked
+                            .split_once('@')
+                            .map_or(String::new(), |(_, d)| d.to_string()),
+                        self.st.settings.reset_link_lifetime,
+                    ),
+                };
+                let lead = words.render(self.lang, key, &Slots::new());
+                self.facts.destination = Some(format!("{lead} {tail}"));
+                self.facts.minutes = Some(lifetime.as_secs() / 60);
+                Ok(ActionOutcome::Sent)
+            }
+            SendOutcome::NoDestination | SendOutcome::TooSoon => Ok(ActionOutcome::NotSent),
+        }
+    }
+
+    fn context(&self, recording: Option<String>) -> CallContext {
+        let reason = if *self.mismatches > 0 {
+            format!(
+                "the caller could not be verified ({} mismatches)",
+                self.mismatches
+            )
+        } else if self.checks.contains(Check::Phone) {
+            "a verified caller asked for staff".to_string()
+        } else {
+            "the caller asked for staff or did not answer".to_string()
+        };
+        CallContext {
+            contractor: *self.contractor,
+            callback_number: self.facts.from.clone(),
+            number_entered: self.facts.number.as_deref().map(mask_number),
+            checks: self.checks.to_string(),
+            mismatches: *self.mismatches,
+            reason,
+            recording,
+        }
+    }
+}
+
+/// Whether a transfer to staff can be tried now: a staff line is configured.
+pub(super) fn staff_answering(st: &AppState) -> bool {
+    st.settings.staff_phone.is_some()
+}
+
+/// The values prompts may use, in `lang`.
+pub(super) fn slots(st: &AppState, lang: Lang, facts: &CallFacts) -> Slots {
+    let mut s = Slots::new().with(Slot::City, st.settings.city.name.clone());
+    if let Some(n) = &facts.number {
+        s.set(Slot::Digits, spaced(n));
+    }
+    if let Some(d) = &facts.destination {
+        s.set(Slot::Destination, d.clone());
+    }
+    if let Some(m) = facts.minutes {
+        s.set(Slot::Minutes, m.to_string());
+    }
+    match &st.settings.staff_office_hours {
+        Some(h) => s.set(Slot::OfficeHours, h.clone()),
+        None => s.set(
+            Slot::OfficeHours,
+            st.flows
+                .words()
+                .render(lang, "voice_hours_unset", &Slots::new()),
+        ),
+    }
+    if let Some(line) = st
+        .settings
+        .twilio
+        .from
+        .as_deref()
+        .and_then(|f| PhoneNumber::parse(f).ok())
+    {
+        s.set(Slot::LineNumber, line.national());
+    }
+    s
+}
+
+/// Digits read one by one: "1, 9, 0, 0".
+fn spaced(digits: &str) -> String {
+    digits
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The last `n` digits of a masked number.
+fn last_digits(masked: &str, n: usize) -> String {
+    let digits: Vec<char> = masked.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(n)..].iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_read_one_by_one_and_masks_keep_their_tail() {
+        assert_eq!(spaced("1900"), "1, 9, 0, 0");
+        assert_eq!(spaced(""), "");
+        assert_eq!(last_digits("***-***-2075", 4), "2075");
+        assert_eq!(last_digits("12", 4), "12");
+    }
+}

@@ -1,0 +1,469 @@
+//! The phone line: Twilio's voice webhooks, driven by `flows/voice.toml`. This adapter only
+//! translates: a webhook becomes an input for the flow engine, the engine's actions become
+//! calls of the recovery service, and the engine's prompts become TwiML.
+//!
+//! - `POST /twilio/voice` opens the call's conversation (keyed by `CallSid`) and answers its
+//!   first prompt.
+//! - `POST /twilio/voice/step?n=N` takes what the caller keyed in, said or recorded (or the
+//!   silence after a `<Gather>`), and `POST /twilio/voice/dialed?n=N` the end of a transfer.
+//!
+//! Everything the call knows lives in the store, so any instance answers the next webhook and a
+//! restart mid-call loses nothing. Each answer's URLs carry the number of the answer they lead
+//! to (`n`); a webhook whose number was already answered (Twilio retried it) gets the same
+//! TwiML again and nothing runs twice, because the first request claims its number with the
+//! conversation's optimistic version before it acts. Keyed-in digits are never logged.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+
+use super::actions::{self, CallFacts};
+use super::twiml::Twiml;
+use super::{Dial, Gather, GatherInput, Record, Say, TwilioForm, VoiceResponse};
+use crate::app::AppState;
+use crate::domain::channel::Channel;
+use crate::domain::conversation::{Checks, Conversation, ConversationKey};
+use crate::domain::language::Lang;
+use crate::flows::{Action, Arrived, Cursor, Expect, Next, OnRecord, Prompt, Slots, Step};
+use crate::recovery::ConversationError;
+use crate::store::conversations::{NewConversation, Opened};
+
+/// How long a call's conversation is kept (Twilio ends calls after 4 hours at most).
+const CALL_LIFETIME: Duration = Duration::from_secs(4 * 3600);
+/// How long a transfer to staff rings before the caller is offered a message.
+const DIAL_TIMEOUT_SECONDS: u32 = 20;
+
+/// What Twilio posts when a call comes in.
+#[derive(Debug, Deserialize)]
+pub struct IncomingCall {
+    #[serde(rename = "CallSid")]
+    call_sid: String,
+    #[serde(rename = "From", default)]
+    from: String,
+    /// STIR/SHAKEN's verdict on the caller ID, when the carrier gave one.
+    #[serde(rename = "StirVerstat", default)]
+    stir_verstat: Option<String>,
+}
+
+/// What Twilio posts to a `<Gather>`'s, `<Record>`'s or `<Dial>`'s action (or a redirect after
+/// silence). No `Debug`: it holds keyed-in digits.
+#[derive(Deserialize)]
+pub struct CallStep {
+    #[serde(rename = "CallSid")]
+    call_sid: String,
+    #[serde(rename = "Digits", default)]
+    digits: Option<String>,
+    #[serde(rename = "SpeechResult", default)]
+    speech: Option<String>,
+    #[serde(rename = "RecordingUrl", default)]
+    recording_url: Option<String>,
+    #[serde(rename = "DialCallStatus", default)]
+    dial_status: Option<String>,
+}
+
+/// The answer number a webhook's URL carries.
+#[derive(Debug, Deserialize)]
+pub struct Answer {
+    n: u32,
+}
+
+/// What the call remembers between webhooks: the conversation's `state`, as JSON. The
+/// contractor, the checks passed, the mismatches and the language are the conversation's own
+/// columns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct CallState {
+    pub cursor: Cursor,
+    /// The number of the answer the next webhook must carry.
+    pub seq: u32,
+    pub facts: CallFacts,
+    /// The TwiML of the last answer, given again to a webhook Twilio retries. Empty when that
+    /// answer read a secret aloud (never stored).
+    pub last: String,
+}
+
+/// Why a webhook could not be answered normally; the caller hears an apology either way.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum VoiceError {
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Conversation(#[from] ConversationError),
+    #[error(transparent)]
+    Recovery(#[from] crate::recovery::RecoveryError),
+    #[error("flow: {0}")]
+    Driver(#[from] crate::flows::DriverError),
+    #[error("the call's stored state is unreadable: {0}")]
+    State(#[from] serde_json::Error),
+    #[error("the flow asked the phone line for {0}, which it does not do")]
+    NotOnThisLine(crate::flows::Action),
+}
+
+/// `POST /twilio/voice`: a call comes in.
+pub async fn incoming(
+    State(st): State<AppState>,
+    TwilioForm(call): TwilioForm<IncomingCall>,
+) -> Twiml {
+    let Some(key) = ConversationKey::plain(&call.call_sid) else {
+        return Twiml(goodbye(&st, Lang::En));
+    };
+    tracing::info!(call_sid = %call.call_sid, "incoming call");
+    match start_call(&st, &key, &call).await {
+        Ok(twiml) => Twiml(twiml),
+        Err(e) => Twiml(trouble(&st, Lang::En, &e)),
+    }
+}
+
+/// `POST /twilio/voice/step?n=N`: what the caller did at a prompt.
+pub async fn step(
+    State(st): State<AppState>,
+    Query(answer): Query<Answer>,
+    TwilioForm(form): TwilioForm<CallStep>,
+) -> Twiml {
+    let arrived = if let Some(url) = form.recording_url.as_deref().filter(|u| !u.is_empty()) {
+        Input::Recording(url.to_string())
+    } else if let Some(speech) = form.speech.filter(|s| !s.trim().is_empty()) {
+        Input::Flow(Arrived::Speech(speech))
+    } else {
+        match form.digits.filter(|d| !d.is_empty()) {
+            Some(d) => Input::Flow(Arrived::Digits(d)),
+            None => Input::Flow(Arrived::Timeout),
+        }
+    };
+    webhook(&st, &form.call_sid, answer.n, arrived).await
+}
+
+/// `POST /twilio/voice/dialed?n=N`: how a transfer to staff ended.
+pub async fn dialed(
+    State(st): State<AppState>,
+    Query(answer): Query<Answer>,
+    TwilioForm(form): TwilioForm<CallStep>,
+) -> Twiml {
+    let answered = form.dial_status.as_deref() == Some("completed");
+    webhook(&st, &form.call_sid, answer.n, Input::Dialed { answered }).await
+}
+
+/// What a step webhook brought.
+pub(super) enum Input {
+    Flow(Arrived),
+    Recording(String),
+    Dialed { answered: bool },
+}
+
+async fn webhook(st: &AppState, call_sid: &str, n: u32, input: Input) -> Twiml {
+    let Some(key) = ConversationKey::plain(call_sid) else {
+        return Twiml(goodbye(st, Lang::En));
+    };
+    match continue_call(st, &key, n, input).await {
+        Ok(Some(twiml)) => Twiml(twiml),
+        Ok(None) => Twiml(goodbye(st, Lang::En)),
+        Err((lang, e)) => Twiml(trouble(st, lang, &e)),
+    }
+}
+
+async fn start_call(
+    st: &AppState,
+    key: &ConversationKey,
+    call: &IncomingCall,
+) -> Result<String, VoiceError> {
+    let flow = st.flows.voice();
+    let step = flow.begin("call", Lang::En, OnRecord::NOTHING)?;
+    let state = CallState {
+        cursor: step.cursor.clone(),
+        seq: 0,
+        facts: CallFacts::new(&call.from, call.stir_verstat.as_deref()),
+        last: String::new(),
+    };
+    let opened = st
+        .recovery
+        .conversations()
+        .open(
+            &NewConversation {
+                channel: Channel::Voice,
+                key,
+                contractor_id: None,
+                checks: Checks::NONE,
+                language: Lang::En,
+                state: &serde_json::to_string(&state)?,
+            },
+            CALL_LIFETIME,
+        )
+        .await?;
+    match opened {
+        // Twilio retried the first webhook: the same answer, nothing more.
+        Opened::Resumed(conv) => Ok(read_state(&conv)?.last),
+        Opened::Started(conv) => {
+            let _ = conv;
+            match claim(st, key, 0).await? {
+                Claim::Mine(conv) => run(st, key, conv, state, step).await,
+                Claim::Answered(last) => Ok(last),
+            }
+        }
+    }
+}
+
+/// Continues a call; `None` when it is over or unknown. The error carries the call's language
+/// for the apology.
+async fn continue_call(
+    st: &AppState,
+    key: &ConversationKey,
+    n: u32,
+    input: Input,
+) -> Result<Option<String>, (Lang, VoiceError)> {
+    let conv = match claim(st, key, n).await {
+        Ok(Claim::Mine(conv)) => conv,
+        Ok(Claim::Answered(last)) => return Ok(Some(last)),
+        Err(VoiceError::Conversation(ConversationError::Gone)) => return Ok(None),
+        Err(e) => return Err((Lang::En, e)),
+    };
+    let lang = conv.language;
+    let inner = async {
+        let mut state = read_state(&conv)?;
+        let flow = st.flows.voice();
+        let on_record = state.facts.on_record();
+        let step = match input {
+            Input::Flow(arrived) => flow.arrive(&state.cursor, &arrived, on_record)?,
+            Input::Recording(url) => {
+                state.facts.recording = Some(url);
+                flow.arrive(&state.cursor, &Arrived::Recording, on_record)?
+            }
+            Input::Dialed { answered } => {
+                let outcome = actions::dial_outcome(answered);
+                flow.resume(&state.cursor, outcome, on_record)?
+            }
+        };
+        run(st, key, conv, state, step).await
+    };
+    inner.await.map(Some).map_err(|e| (lang, e))
+}
+
+/// Whether this request may act on answer `n`.
+enum Claim {
+    /// It may: the conversation as it stood, the claim written.
+    Mine(Conversation),
+    /// Another request answered `n` already (Twilio retried): its TwiML.
+    Answered(String),
+}
+
+/// Claims answer `n` of the call: one conditional write moves the call's answer number past
+/// `n`, so of two copies of a webhook only the first acts.
+async fn claim(st: &AppState, key: &ConversationKey, n: u32) -> Result<Claim, VoiceError> {
+    let (conv, mine) = st
+        .recovery
+        .conversations()
+        .update(Channel::Voice, key, |c| {
+            let Ok(mut state) = serde_json::from_str::<CallState>(&c.state) else {
+                return Err(String::new());
+            };
+            if state.seq != n {
+                return Err(state.last);
+            }
+            state.seq = n + 1;
+            c.state = serde_json::to_string(&state).unwrap_or_default();
+            Ok(())
+        })
+        .await?;
+    match mine {
+        Ok(()) => Ok(Claim::Mine(conv)),
+        Err(last) => Ok(Claim::Answered(last)),
+    }
+}
+
+fn read_state(conv: &Conversation) -> Result<CallState, VoiceError> {
+    Ok(serde_json::from_str(&conv.state)?)
+}
+
+/// Runs the flow from `step` until it waits for the caller, transfers, or ends: every action
+/// on the way goes to the recovery service. Then renders the TwiML and stores where the call
+/// is (its answer number already claimed).
+async fn run(
+    st: &AppState,
+    key: &ConversationKey,
+    conv: Conversation,
+    mut state: CallState,
+    mut step: Step,
+) -> Result<String, VoiceError> {
+    let flow = st.flows.voice();
+    let seq = state.seq + 1;
+    let mut contractor = conv.contractor_id;
+    let mut checks = conv.checks;
+    let mut mismatches = conv.attempts;
+    let mut said: Vec<Prompt> = Vec::new();
+    let mut secret_read = false;
+    let ending = loop {
+        said.append(&mut step.say);
+        match step.next.clone() {
+            Next::Run(Action::DialStaff) => break Ending::Dial,
+            Next::Run(action) => {
+                let mut call = actions::Call {
+                    st,
+                    lang: step.cursor.lang,
+                    facts: &mut state.facts,
+                    contractor: &mut contractor,
+                    checks: &mut checks,
+                    mismatches: &mut mismatches,
+                };
+                let outcome = call.run(action, step.accepted.as_deref()).await?;
+                secret_read |= action == Action::ReadSecret;
+                let on_record = state.facts.on_record();
+                step = flow.resume(&step.cursor, outcome, on_record)?;
+            }
+            Next::Wait { .. } | Next::End => break Ending::Flow,
+        }
+    };
+    let lang = step.cursor.lang;
+    let slots = actions::slots(st, lang, &state.facts);
+    let twiml = render(st, &said, &step, ending, seq, &slots);
+    state.cursor = step.cursor.clone();
+    state.seq = seq;
+    state.last = if secret_read {
+        String::new()
+    } else {
+        twiml.clone()
+    };
+    let stored = serde_json::to_string(&state)?;
+    st.recovery
+        .conversations()
+        .update(Channel::Voice, key, |c| {
+            c.state = stored.clone();
+            c.contractor_id = contractor;
+            c.checks = checks;
+            c.attempts = mismatches;
+            c.language = lang;
+        })
+        .await?;
+    Ok(twiml)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// As the step says: wait for input, or hang up.
+    Flow,
+    /// Transfer the caller to staff.
+    Dial,
+}
+
+fn say(st: &AppState, prompts: &[Prompt], slots: &Slots) -> Vec<Say> {
+    let words = st.flows.words();
+    prompts
+        .iter()
+        .map(|p| Say::new(p.lang, words.render(p.lang, &p.key, slots)))
+        .collect()
+}
+
+fn render(
+    st: &AppState,
+    said: &[Prompt],
+    step: &Step,
+    ending: Ending,
+    seq: u32,
+    slots: &Slots,
+) -> String {
+    let lang = step.cursor.lang;
+    let mut r = VoiceResponse::new();
+    for s in say(st, said, slots) {
+        r = r.say(s);
+    }
+    let step_url = format!("/twilio/voice/step?n={seq}");
+    if ending == Ending::Dial {
+        return match st.settings.staff_phone.as_deref() {
+            Some(staff) => r
+                .dial(
+                    Dial::number(staff)
+                        .timeout(DIAL_TIMEOUT_SECONDS)
+                        .action(format!("/twilio/voice/dialed?n={seq}")),
+                )
+                .to_xml(),
+            // No staff line: the transfer ends as unanswered at once.
+            None => r.redirect(format!("/twilio/voice/dialed?n={seq}")).to_xml(),
+        };
+    }
+    match &step.next {
+        Next::Wait {
+            ask,
+            expect,
+            timeout_seconds,
+            ..
+        } => {
+            let asks = say(st, ask, slots);
+            match expect {
+                Expect::Record { max_seconds } => {
+                    for s in asks {
+                        r = r.say(s);
+                    }
+                    r.record(
+                        Record::new()
+                            .max_length(*max_seconds)
+                            .action(step_url.clone())
+                            .play_beep(true),
+                    )
+                    // Silence: Twilio goes on to the next verb.
+                    .redirect(step_url)
+                    .to_xml()
+                }
+                _ => {
+                    let mut g = Gather::new(step_url.clone())
+                        .timeout(*timeout_seconds)
+                        .language(lang);
+                    g = match expect {
+                        Expect::Menu { speech, .. } | Expect::YesNo { speech } => {
+                            g.num_digits(1).input(if *speech {
+                                GatherInput::DtmfSpeech
+                            } else {
+                                GatherInput::Dtmf
+                            })
+                        }
+                        Expect::Digits {
+                            min,
+                            max,
+                            finish,
+                            speech,
+                        } => {
+                            let mut g = g.input(if *speech {
+                                GatherInput::DtmfSpeech
+                            } else {
+                                GatherInput::Dtmf
+                            });
+                            if let Some(f) = finish {
+                                g = g.finish_on_key(f.to_string());
+                            }
+                            if min == max {
+                                g = g.num_digits(*max);
+                            }
+                            g
+                        }
+                        Expect::Speech { .. } => g.input(GatherInput::DtmfSpeech),
+                        Expect::Record { .. } | Expect::Keyword => g,
+                    };
+                    for s in asks {
+                        g = g.say(s);
+                    }
+                    // Silence after the gather: Twilio goes on to the redirect.
+                    r.gather(g).redirect(step_url).to_xml()
+                }
+            }
+        }
+        Next::End | Next::Run(_) => r.hangup().to_xml(),
+    }
+}
+
+/// The call is over or unknown: a polite goodbye.
+fn goodbye(st: &AppState, lang: Lang) -> String {
+    let slots = Slots::new().with(crate::flows::Slot::City, st.settings.city.name.clone());
+    let text = st.flows.words().render(lang, "voice_goodbye", &slots);
+    VoiceResponse::new()
+        .say(Say::new(lang, text))
+        .hangup()
+        .to_xml()
+}
+
+/// Something of ours failed: logged, and the caller hears where else to turn.
+fn trouble(st: &AppState, lang: Lang, error: &VoiceError) -> String {
+    tracing::error!(error = %error, "the help line could not answer a call step");
+    let slots = actions::slots(st, lang, &CallFacts::default());
+    let text = st.flows.words().render(lang, "voice_trouble", &slots);
+    VoiceResponse::new()
+        .say(Say::new(lang, text))
+        .hangup()
+        .to_xml()
+}

@@ -1,0 +1,432 @@
+//! The phone line: whole calls over real HTTP, signed as Twilio signs them, against the app
+//! with the sample roster; texts go to the Twilio stand-in, emails to the loopback SMTP server,
+//! and each delivery ends with the contractor signing in with what they received.
+
+use helpline::store::tickets;
+
+use crate::common::browser::Page;
+use crate::common::webhooks::incoming_call;
+use crate::portal::{GOOD, Portal, assert_logs_clean, login, reset_token, temporary_password_in};
+
+/// A caller ID that is nobody's on record.
+const STRANGER: &str = "+17205550100";
+/// C-1001's mobile on record, as keyed in.
+const PHONE: &str = "3036582075";
+const WRONG_PHONE: &str = "3035550000";
+
+/// One call in progress: what Helpline said last, and where the next webhook goes.
+struct Call<'a> {
+    p: &'a Portal,
+    sid: String,
+    last: Page,
+}
+
+impl<'a> Call<'a> {
+    async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
+        let mut params = incoming_call(sid, from);
+        if let Some(s) = stir {
+            params.push(("StirVerstat".into(), s.into()));
+        }
+        let last = p.app.post_signed_owned("/twilio/voice", &params).await;
+        assert_eq!(last.status, 200, "{}", last.body);
+        Call {
+            p,
+            sid: sid.to_string(),
+            last,
+        }
+    }
+
+    /// The URL the caller's next keys go to (a `<Gather>`, `<Record>` or `<Dial>` action).
+    fn action(&self) -> String {
+        let body = &self.last.body;
+        let at = body
+            .find(" action=\"")
+            .unwrap_or_else(|| panic!("no action to answer: {body}"));
+        let rest = &body[at + 9..];
+        rest[..rest.find('"').expect("attribute ends")].replace("&amp;", "&")
+    }
+
+    /// The URL Twilio goes on to after silence.
+    fn redirect(&self) -> String {
+        let body = &self.last.body;
+        let at = body
+            .find("<Redirect method=\"POST\">")
+            .unwrap_or_else(|| panic!("no redirect: {body}"));
+        let rest = &body[at + 24..];
+        rest[..rest.find('<').expect("element ends")].replace("&amp;", "&")
+    }
+
+    async fn post(&mut self, path: &str, extra: &[(&str, &str)]) -> &Page {
+        let mut params: Vec<(&str, &str)> = vec![("CallSid", &self.sid), ("From", STRANGER)];
+        params.extend_from_slice(extra);
+        self.last = self.p.app.post_signed(path, &params).await;
+        assert_eq!(self.last.status, 200, "{}", self.last.body);
+        &self.last
+    }
+
+    async fn press(&mut self, digits: &str) -> &Page {
+        let to = self.action();
+        self.post(&to, &[("Digits", digits)]).await
+    }
+
+    async fn silence(&mut self) -> &Page {
+        let to = self.redirect();
+        self.post(&to, &[]).await
+    }
+
+    /// Everything said in the last answer, as text.
+    fn said(&self) -> String {
+        let mut out = String::new();
+        let mut rest = self.last.body.as_str();
+        while let Some(at) = rest.find("<Say") {
+            let open_end = rest[at..].find('>').expect("tag ends") + at + 1;
+            let close = rest[open_end..].find("</Say>").expect("say ends") + open_end;
+            out.push_str(&rest[open_end..close]);
+            out.push(' ');
+            rest = &rest[close..];
+        }
+        out
+    }
+
+    /// Language (English), main menu, the number read back and confirmed.
+    async fn identify(&mut self, number: &str) {
+        self.press("1").await;
+        assert!(self.said().contains("press 1"), "{}", self.said());
+        self.press("1").await;
+        assert!(self.said().contains("contractor number"), "{}", self.said());
+        self.press(number).await;
+        let spoken: Vec<String> = number.chars().map(String::from).collect();
+        assert!(
+            self.said().contains(&spoken.join(", ")),
+            "read back digit by digit: {}",
+            self.said()
+        );
+        self.press("1").await;
+    }
+}
+
+#[tokio::test]
+async fn a_text_chosen_on_the_phone_lets_the_contractor_sign_in() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000001", STRANGER, None).await;
+    assert!(
+        call.said().contains("For English, press 1"),
+        "{}",
+        call.said()
+    );
+    call.identify("1001").await;
+    assert!(
+        call.said().contains("phone number we have on record"),
+        "{}",
+        call.said()
+    );
+    call.press(PHONE).await;
+    let menu = call.said();
+    assert!(menu.contains("text message"), "{menu}");
+    assert!(menu.contains("by email"), "{menu}");
+    assert!(
+        !menu.contains("call back"),
+        "no callback is offered yet: {menu}"
+    );
+    call.press("1").await;
+    let said = call.said();
+    assert!(
+        said.contains("your mobile phone ending in 2, 0, 7, 5"),
+        "{said}"
+    );
+    assert!(
+        said.contains("for 10 minutes"),
+        "the lifetime is said: {said}"
+    );
+    assert!(call.last.body.contains("<Hangup/>"), "{}", call.last.body);
+
+    let sent = p.twilio.wait_for(1).await;
+    assert_eq!(sent[0].field("To"), Some("+13036582075"));
+    let temp = temporary_password_in(sent[0].field("Body").expect("body"));
+    let mut b = p.browser();
+    let page = login(&mut b, "C-1001", &temp).await;
+    assert_eq!(page.location(), Some("/login/change"));
+    assert_logs_clean(&[&temp, PHONE]);
+}
+
+#[tokio::test]
+async fn a_reset_link_chosen_in_spanish_arrives_in_spanish_and_works() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000002", STRANGER, None).await;
+    call.press("2").await;
+    assert!(
+        call.last.body.contains("language=\"es-MX\""),
+        "{}",
+        call.last.body
+    );
+    assert!(!call.said().contains("press 1"), "{}", call.said());
+    call.press("1").await;
+    call.press("1001").await;
+    assert!(call.said().contains("1, 0, 0, 1"), "{}", call.said());
+    call.press("1").await;
+    call.press(PHONE).await;
+    call.press("2").await;
+    assert!(
+        call.said().contains("frontrange-roofing.example"),
+        "{}",
+        call.said()
+    );
+
+    let mail = p.smtp.wait_for(1).await;
+    let text = crate::portal::text_of(&mail[0].data);
+    assert!(
+        text.contains("Content-Language: es") || text.contains("contraseña"),
+        "{text}"
+    );
+    let token = reset_token(&text);
+    let mut b = p.browser();
+    let page = b.get(&format!("/reset/{token}")).await;
+    assert_eq!(page.location(), Some("/reset"));
+    b.get("/reset").await;
+    let page = b
+        .post(
+            "/reset",
+            &[
+                ("password", GOOD),
+                ("confirm", GOOD),
+                ("question", "first_pet"),
+                ("answer", "Blue heron"),
+                ("answer_again", "Blue heron"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<h1>Password changed</h1>"),
+        "{}",
+        page.body
+    );
+    let page = login(&mut b, "C-1001", GOOD).await;
+    assert_eq!(page.location(), Some("/account"));
+}
+
+#[tokio::test]
+async fn an_unknown_number_and_a_wrong_phone_get_the_same_answer() {
+    let p = Portal::start().await;
+    let mut unknown = Call::dial(&p, "CA00000000000000000000000000000003", STRANGER, None).await;
+    unknown.identify("9999").await;
+    unknown.press(PHONE).await;
+    let mut wrong = Call::dial(&p, "CA00000000000000000000000000000004", STRANGER, None).await;
+    wrong.identify("1001").await;
+    wrong.press(WRONG_PHONE).await;
+    assert!(
+        unknown.said().contains("does not match our records"),
+        "{}",
+        unknown.said()
+    );
+    assert_eq!(unknown.last.body, wrong.last.body);
+    assert!(p.twilio.requests().is_empty());
+}
+
+#[tokio::test]
+async fn three_wrong_phones_leave_a_message_and_open_a_ticket() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000005", STRANGER, None).await;
+    call.identify("1001").await;
+    for _ in 0..2 {
+        call.press(WRONG_PHONE).await;
+        assert!(call.said().contains("does not match"), "{}", call.said());
+        // Back to the number: keyed and confirmed again.
+        call.press("1001").await;
+        call.press("1").await;
+    }
+    call.press(WRONG_PHONE).await;
+    // No staff line in this app: the caller is asked to leave a message.
+    assert!(call.last.body.contains("<Record "), "{}", call.last.body);
+    let to = call.action();
+    call.post(
+        &to,
+        &[(
+            "RecordingUrl",
+            "https://api.twilio.example/Recordings/RE0001",
+        )],
+    )
+    .await;
+    assert!(
+        call.said().contains("Staff will call you back"),
+        "{}",
+        call.said()
+    );
+
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    let t = &open[0];
+    assert_eq!(t.kind, "phone_call");
+    assert_eq!(t.contractor_id, Some(p.contractor_id("C-1001").await));
+    assert!(t.detail.contains("Mismatches: 3"), "{}", t.detail);
+    assert!(
+        t.detail.contains(STRANGER),
+        "staff can call back: {}",
+        t.detail
+    );
+    assert!(
+        t.detail.contains("RE0001"),
+        "the message is linked: {}",
+        t.detail
+    );
+    assert!(!t.detail.contains(WRONG_PHONE), "{}", t.detail);
+    assert!(
+        !t.detail.contains("1001\n"),
+        "the number is masked: {}",
+        t.detail
+    );
+    assert_logs_clean(&[WRONG_PHONE]);
+}
+
+#[tokio::test]
+async fn a_replayed_webhook_changes_nothing_and_sends_one_text() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000006", STRANGER, None).await;
+    call.identify("1001").await;
+    call.press(PHONE).await;
+    let to = call.action();
+    let params = [
+        ("CallSid", call.sid.as_str()),
+        ("From", STRANGER),
+        ("Digits", "1"),
+    ];
+    // Twilio retries: twice at once, then once more later.
+    let (a, b) = tokio::join!(
+        p.app.post_signed(&to, &params),
+        p.app.post_signed(&to, &params)
+    );
+    let c = p.app.post_signed(&to, &params).await;
+    for page in [&a, &b, &c] {
+        assert_eq!(page.status, 200, "{}", page.body);
+    }
+    let answers = [&a, &b, &c];
+    let sent: Vec<_> = answers
+        .iter()
+        .filter(|page| page.body.contains("ending in"))
+        .collect();
+    assert!(!sent.is_empty(), "{}\n{}", a.body, b.body);
+    assert_eq!(c.body, sent[0].body, "a later retry gets the same answer");
+    p.twilio.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        p.twilio.requests().len(),
+        1,
+        "one text, however often Twilio asks"
+    );
+
+    // The first webhook of a call, retried, starts nothing new either.
+    let again = p
+        .app
+        .post_signed_owned("/twilio/voice", &incoming_call(&call.sid, STRANGER))
+        .await;
+    assert_eq!(again.status, 200);
+    assert!(!again.body.contains("For English"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_call_continues_on_a_restarted_server() {
+    let mut p = Portal::start().await;
+    let sid = "CA00000000000000000000000000000007";
+    let first = {
+        let mut call = Call::dial(&p, sid, STRANGER, None).await;
+        call.identify("1001").await;
+        call.action()
+    };
+    p.app.restart().await;
+    let page = p
+        .app
+        .post_signed(
+            &first,
+            &[("CallSid", sid), ("From", STRANGER), ("Digits", PHONE)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("text message"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_caller_id_on_record_with_full_attestation_skips_the_phone_question() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(
+        &p,
+        "CA00000000000000000000000000000008",
+        "+13036582075",
+        Some("TN-Validation-Passed-A"),
+    )
+    .await;
+    call.identify("1001").await;
+    assert!(call.said().contains("text message"), "{}", call.said());
+
+    // The same caller ID without the carrier's attestation is asked for the phone.
+    let mut call = Call::dial(
+        &p,
+        "CA00000000000000000000000000000009",
+        "+13036582075",
+        Some("TN-Validation-Passed-B"),
+    )
+    .await;
+    call.identify("1001").await;
+    assert!(
+        call.said().contains("phone number we have on record"),
+        "{}",
+        call.said()
+    );
+}
+
+#[tokio::test]
+async fn odd_keys_get_a_spoken_retry_never_an_error() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000010", STRANGER, None).await;
+    call.press("1").await;
+    call.press("1").await;
+    let nine_hundred = "9".repeat(200);
+    let odd = ["*#", &nine_hundred, "12<Say>Dial</Say>", "1 0 0 1", ""];
+    for (i, keys) in odd.iter().enumerate() {
+        // Two retries per prompt: a fresh call for each pair of odd answers.
+        let sid = format!("CA0000000000000000000000000001{i:04}");
+        let mut call = Call::dial(&p, &sid, STRANGER, None).await;
+        call.press("1").await;
+        call.press("1").await;
+        call.press(keys).await;
+        let said = call.said();
+        let expected = if keys.is_empty() {
+            "did not hear"
+        } else {
+            "not one of the choices"
+        };
+        assert!(said.contains(expected), "{keys}: {said}");
+        assert!(said.contains("contractor number"), "asked again: {said}");
+        assert!(!call.last.body.contains("<Say>Dial"), "{}", call.last.body);
+    }
+    // Silence re-prompts twice, then (retries used up) the caller goes to staff.
+    call.silence().await;
+    assert!(call.said().contains("did not hear"), "{}", call.said());
+    call.silence().await;
+    call.silence().await;
+    assert!(call.last.body.contains("<Record "), "{}", call.last.body);
+    assert!(
+        call.said().contains("Office hours are on the"),
+        "{}",
+        call.said()
+    );
+}
+
+#[tokio::test]
+async fn webhooks_for_an_unknown_call_say_goodbye() {
+    let p = Portal::start().await;
+    let page = p
+        .app
+        .post_signed(
+            "/twilio/voice/step?n=3",
+            &[
+                ("CallSid", "CA0000000000000000000000000000dead"),
+                ("Digits", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Goodbye"), "{}", page.body);
+    assert!(page.body.contains("<Hangup/>"));
+}
