@@ -157,7 +157,12 @@ impl Application {
             metrics.clone(),
             outbox_wake.clone(),
             sms,
-        );
+        )
+        .with_calls(
+            crate::twilio::TwilioRest::for_calls(&settings)
+                .map(|t| Arc::new(t) as Arc<dyn crate::twilio::CallTransport>),
+        )
+        .with_caps(settings.twilio.caps);
         let listener =
             TcpListener::bind(settings.bind)
                 .await

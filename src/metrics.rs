@@ -1,4 +1,4 @@
-//! Prometheus metrics: requests, outbox depth, deliveries, lockouts. Labels are bounded (route
+//! Prometheus metrics: requests, outbox depth, deliveries, lockouts, send-cap refusals. Labels are bounded (route
 //! templates, never raw paths or recipients) so the series count cannot grow with traffic.
 
 use std::sync::Arc;
@@ -23,6 +23,14 @@ pub struct DeliveryLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CapLabels {
+    /// `sms` or `voice`.
+    pub channel: String,
+    /// `destination` (`twilio.max_per_destination_per_day`) or `day` (`twilio.max_per_day`).
+    pub cap: String,
+}
+
 /// Every metric Helpline exports, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -32,6 +40,7 @@ pub struct Metrics {
     pub lockouts: Counter,
     pub outbox_depth: Gauge,
     pub throttled: Counter,
+    pub cap_refusals: Family<CapLabels, Counter>,
 }
 
 pub type SharedMetrics = Arc<Metrics>;
@@ -44,6 +53,7 @@ impl Default for Metrics {
         let lockouts = Counter::default();
         let outbox_depth = Gauge::default();
         let throttled = Counter::default();
+        let cap_refusals = Family::<CapLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register(
             "outbox_deliveries",
@@ -65,6 +75,12 @@ impl Default for Metrics {
             "Requests refused by the per-source limiter",
             throttled.clone(),
         );
+        registry.register(
+            "twilio_cap_refusals",
+            "Texts and calls not sent because a daily cap was reached (SMS pumping and toll \
+             fraud guard)",
+            cap_refusals.clone(),
+        );
         Self {
             registry,
             requests,
@@ -72,6 +88,7 @@ impl Default for Metrics {
             lockouts,
             outbox_depth,
             throttled,
+            cap_refusals,
         }
     }
 }
@@ -82,6 +99,16 @@ impl Metrics {
             .get_or_create(&DeliveryLabels {
                 channel: channel.to_string(),
                 result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// A text or call refused by a daily cap.
+    pub fn cap_refused(&self, channel: &str, cap: &str) {
+        self.cap_refusals
+            .get_or_create(&CapLabels {
+                channel: channel.to_string(),
+                cap: cap.to_string(),
             })
             .inc();
     }

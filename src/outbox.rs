@@ -5,8 +5,14 @@
 //! are retried with exponential backoff and jitter; a permanent failure, too many tries, or a
 //! secret that expired while waiting dead-letters the message and opens a ticket, in one
 //! transaction. Bodies are cleared once a message is sent or dead, and recipients are masked in
-//! every log line. Email goes out over SMTP, text messages through Twilio's REST API; a text
-//! that holds a secret asks Twilio to drop it once the secret has expired (`ValidityPeriod`).
+//! every log line. Email goes out over SMTP, text messages and callback calls through Twilio's
+//! REST API; a text that holds a secret asks Twilio to drop it once the secret has expired
+//! (`ValidityPeriod`). Texts and calls are counted against the daily caps ([`caps`]) right
+//! before they go; one refused by a cap is dead-lettered with a ticket, not held: what it
+//! carries is a short-lived secret or a notice that is stale by the next day, and a queue that
+//! drains when the cap resets would hand a pumping attack its backlog.
+
+mod caps;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +36,12 @@ use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
 use crate::store::tickets::{self, NewTicket};
 use crate::store::{Store, Tx};
-use crate::twilio::{OutgoingSms, SmsTransport, validity_seconds};
+use crate::twilio::{
+    CallTransport, OutgoingCall, OutgoingSms, SmsTransport, is_callback_path, validity_seconds,
+};
+
+pub use crate::config::SendCaps;
+pub use caps::{Cap, Counted};
 
 /// Queues an email in the caller's transaction. The Message-ID is fixed now, so every retry
 /// of the message carries the same one and the receiving side can tell duplicates.
@@ -92,6 +103,51 @@ pub async fn queue_sms(
     .await
 }
 
+/// The `template` of a callback call (the outbox row's name for it).
+pub const CALLBACK: &str = "callback";
+
+/// A callback's TwiML path that is not a path on this server.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("a callback's TwiML path must be a path on this server (`/twilio/voice/…`)")]
+pub struct NotALocalPath;
+
+/// Queues a phone call to `to` in the caller's transaction. Once answered, the call fetches
+/// the TwiML at `url_path` (`/twilio/voice/callback?c=<conversation key>`), a path under the
+/// public URL, with a POST that Twilio signs; its end is reported to `/twilio/voice/status`,
+/// which closes the conversation named by the path's `c` parameter. A call whose secret
+/// (`secret_expires_at`) has expired is never placed. The path is kept (it is not a secret:
+/// only Twilio's signed requests reach it) so staff and the status callback can find it.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_call(
+    tx: &mut Tx,
+    to: &PhoneNumber,
+    template: &'static str,
+    url_path: &str,
+    contractor_id: Option<ContractorId>,
+    secret_expires_at: Option<Millis>,
+    now: Millis,
+) -> Result<MessageId, sqlx::Error> {
+    if !is_callback_path(url_path) {
+        return Err(sqlx::Error::Encode(Box::new(NotALocalPath)));
+    }
+    queue::enqueue(
+        tx,
+        &NewMessage {
+            channel: Channel::Voice,
+            template,
+            contractor_id,
+            recipient: to.to_string(),
+            subject: url_path.to_string(),
+            body_text: String::new(),
+            body_html: None,
+            message_id: format!("call-{}", uuid::Uuid::new_v4()),
+            secret_expires_at,
+        },
+        now,
+    )
+    .await
+}
+
 /// What one pass of the worker did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -126,6 +182,10 @@ pub struct Worker {
     from: Mailbox,
     /// Twilio, when SMS is enabled; without it every text is dead-lettered.
     sms: Option<Arc<dyn SmsTransport>>,
+    /// Twilio, when voice is enabled; without it every call is dead-lettered.
+    calls: Option<Arc<dyn CallTransport>>,
+    /// The daily caps on texts and calls out.
+    caps: SendCaps,
     metrics: SharedMetrics,
     /// Names this worker in leases: unique per process and task.
     owner: String,
@@ -152,10 +212,24 @@ impl Worker {
             email,
             from,
             sms,
+            calls: None,
+            caps: SendCaps::default(),
             metrics,
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             wake,
         }
+    }
+
+    /// Places callback calls with `calls` (`None`: calls are dead-lettered).
+    pub fn with_calls(mut self, calls: Option<Arc<dyn CallTransport>>) -> Self {
+        self.calls = calls;
+        self
+    }
+
+    /// Caps texts and calls out at `caps` (the defaults otherwise).
+    pub fn with_caps(mut self, caps: SendCaps) -> Self {
+        self.caps = caps;
+        self
     }
 
     /// Claims and handles one due message; `None` when nothing is due.
@@ -206,13 +280,29 @@ impl Worker {
                 return Ok(Outcome::Dropped { id: msg.id });
             }
         }
+        let channel = msg.channel.parse::<Channel>();
+        // Texts and calls cost money per message: counted against the caps right before they
+        // go (one that cannot go, for want of a transport, is not counted).
+        let via_twilio = match channel {
+            Ok(Channel::Sms) => self.sms.is_some(),
+            Ok(Channel::Voice) => self.calls.is_some(),
+            _ => false,
+        };
+        if via_twilio {
+            match caps::count(&self.store, self.caps, &msg, &self.owner, now).await? {
+                Counted::Within => {}
+                Counted::LeaseLost => return Ok(Outcome::LeaseLost { id: msg.id }),
+                Counted::Refused(cap) => return self.refuse(&msg, cap).await,
+            }
+        }
         // The provider's id for the message, when it gives one (Twilio's sid).
-        let result: Result<Option<String>, DeliveryError> = match msg.channel.parse() {
+        let result: Result<Option<String>, DeliveryError> = match channel {
             Ok(Channel::Email) => match self.build_email(&msg) {
                 Ok(m) => self.email.send(m).await.map(|()| None),
                 Err(e) => Err(DeliveryError::Permanent(e)),
             },
             Ok(Channel::Sms) => self.send_sms(&msg, now).await.map(Some),
+            Ok(Channel::Voice) => self.place_call(&msg).await.map(Some),
             _ => Err(DeliveryError::Permanent(format!(
                 "no transport for channel {}",
                 msg.channel
@@ -275,34 +365,100 @@ impl Worker {
         counted_attempt: bool,
         reason: &str,
     ) -> Result<Outcome, sqlx::Error> {
+        let summary = format!(
+            "Could not deliver the {} to {}",
+            what_it_is(msg),
+            mask_address(&msg.recipient)
+        );
+        let case = (TicketKind::Undeliverable, summary, reason.to_string());
+        self.bury(msg, counted_attempt, case, "dead").await
+    }
+
+    /// Dead-letters a text or call a cap refused, with a ticket saying which cap.
+    async fn refuse(&self, msg: &QueuedMessage, cap: Cap) -> Result<Outcome, sqlx::Error> {
+        self.metrics.cap_refused(&msg.channel, cap.as_str());
+        let to = mask_address(&msg.recipient);
+        let (limit, reason) = match cap {
+            Cap::Destination => (
+                self.caps.per_destination_per_day,
+                format!("{to} has had its texts and calls for the day"),
+            ),
+            Cap::Day => (
+                self.caps.per_day,
+                "the help line has sent its texts and calls for the day".to_string(),
+            ),
+        };
+        let summary = format!(
+            "Not sent: the {} to {to} (daily cap reached)",
+            what_it_is(msg)
+        );
+        let detail = format!(
+            "Not sent: {reason} (at most {limit} in 24 hours). Caps guard against SMS pumping \
+             and toll fraud; many of these at once mean someone may be running up the bill. \
+             Reach the contractor another way if they are waiting."
+        );
+        tracing::warn!(
+            cap = cap.as_str(),
+            limit,
+            "refused by the daily cap on texts and calls"
+        );
+        let case = (TicketKind::SendCapReached, summary, detail);
+        self.bury(msg, false, case, "refused").await
+    }
+
+    /// Marks the message dead and opens its ticket (kind, summary, detail), in one transaction.
+    async fn bury(
+        &self,
+        msg: &QueuedMessage,
+        counted_attempt: bool,
+        (kind, summary, detail): (TicketKind, String, String),
+        result: &str,
+    ) -> Result<Outcome, sqlx::Error> {
         let now = self.clock.now_ms();
         let mut tx = self.store.begin_write().await?;
-        if !queue::mark_dead(&mut tx, msg.id, &self.owner, counted_attempt, reason).await? {
+        if !queue::mark_dead(&mut tx, msg.id, &self.owner, counted_attempt, &detail).await? {
             tx.rollback().await?;
             return Ok(Outcome::LeaseLost { id: msg.id });
         }
         let ticket = tickets::open(
             &mut tx,
             &NewTicket {
-                kind: TicketKind::Undeliverable,
+                kind,
                 contractor_id: msg.contractor_id,
                 channel: msg.channel.parse().unwrap_or(Channel::Email),
-                summary: format!(
-                    "Could not deliver the {} {} to {}",
-                    msg.template.replace('_', " "),
-                    msg.channel,
-                    mask_address(&msg.recipient)
-                ),
-                detail: reason.to_string(),
+                summary,
+                detail,
                 outbox_id: Some(msg.id),
             },
             now,
         )
         .await?;
         tx.commit().await?;
-        self.metrics.delivery(&msg.channel, "dead");
-        tracing::warn!(reason, ticket = ticket.0, "dead-lettered");
+        self.metrics.delivery(&msg.channel, result);
+        tracing::warn!(ticket = ticket.0, kind = %kind, "dead-lettered");
         Ok(Outcome::Dead { id: msg.id, ticket })
+    }
+
+    /// Places a callback call; the transport joins the path to the public URL.
+    async fn place_call(&self, msg: &QueuedMessage) -> Result<String, DeliveryError> {
+        let Some(calls) = &self.calls else {
+            return Err(DeliveryError::Permanent(
+                "voice calls are not enabled".into(),
+            ));
+        };
+        let to = PhoneNumber::parse(&msg.recipient)
+            .map_err(|_| DeliveryError::Permanent("the recipient is not a phone number".into()))?;
+        if !is_callback_path(&msg.subject) {
+            return Err(DeliveryError::Permanent(
+                "the call's TwiML path is not a path on this server".into(),
+            ));
+        }
+        calls
+            .place(OutgoingCall {
+                to: to.to_string(),
+                path: msg.subject.clone(),
+            })
+            .await
     }
 
     /// Sends a text. A secret inside limits how long Twilio may hold it: the whole seconds it
@@ -378,6 +534,16 @@ impl Worker {
             _ => self.settings.poll,
         }
     }
+}
+
+/// "temporary password text", "callback call", "reset link email": what staff read.
+fn what_it_is(msg: &QueuedMessage) -> String {
+    let kind = match msg.channel.as_str() {
+        "sms" => "text",
+        "voice" => "call",
+        other => other,
+    };
+    format!("{} {kind}", msg.template.replace('_', " "))
 }
 
 /// Replaces the full recipient in provider error text (servers echo it) with its mask.

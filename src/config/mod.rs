@@ -39,7 +39,7 @@ pub use mail::MailSettings;
 pub use outbox::OutboxSettings;
 pub use sources::{Sources, process_env};
 pub use staff::staff_answering;
-pub use twilio::TwilioSettings;
+pub use twilio::{SendCaps, TwilioSettings};
 
 use sources::{Layers, RawFile};
 
@@ -274,6 +274,8 @@ mod tests {
                 "HELPLINE_TWILIO_API_BASE",
                 "HELPLINE_TWILIO_AUTH_TOKEN",
                 "HELPLINE_TWILIO_FROM",
+                "HELPLINE_TWILIO_MAX_PER_DAY",
+                "HELPLINE_TWILIO_MAX_PER_DESTINATION_PER_DAY",
             ]
         );
     }
@@ -324,5 +326,10 @@ mod tests {
         assert_eq!(s.city.name, "Westminster");
         assert_eq!(s.public_url.as_str(), "https://help.example.gov/");
         assert!(s.mail.smtp_url.is_some());
+        assert_eq!(
+            s.twilio.caps,
+            SendCaps::default(),
+            "the documented defaults"
+        );
     }
 }

@@ -3,6 +3,7 @@
 pub mod channel;
 pub mod contact;
 pub mod conversation;
+pub mod delivery;
 pub mod email;
 pub mod ids;
 pub mod keyed;

@@ -13,6 +13,13 @@ pub enum TicketKind {
     /// A help line call staff must take over: the caller asked, could not be verified, or
     /// said nothing; with the call's context and any message left.
     PhoneCall,
+    /// Twilio took a text but reported it `failed` or `undelivered`.
+    SmsUndelivered,
+    /// A callback Helpline placed was busy, not answered, or failed.
+    CallbackUnanswered,
+    /// A text or call was not sent: the daily cap on texts and calls (to one number, or in
+    /// all) was reached. Several at once may mean someone is pumping the line.
+    SendCapReached,
 }
 
 /// How soon staff should look.
@@ -23,11 +30,14 @@ pub enum Priority {
 }
 
 impl TicketKind {
-    pub const ALL: [TicketKind; 4] = [
+    pub const ALL: [TicketKind; 7] = [
         TicketKind::Registration,
         TicketKind::NotMe,
         TicketKind::Undeliverable,
         TicketKind::PhoneCall,
+        TicketKind::SmsUndelivered,
+        TicketKind::CallbackUnanswered,
+        TicketKind::SendCapReached,
     ];
 
     /// The stored name.
@@ -37,6 +47,9 @@ impl TicketKind {
             TicketKind::NotMe => "not_me",
             TicketKind::Undeliverable => "undeliverable",
             TicketKind::PhoneCall => "phone_call",
+            TicketKind::SmsUndelivered => "sms_undelivered",
+            TicketKind::CallbackUnanswered => "callback_unanswered",
+            TicketKind::SendCapReached => "send_cap_reached",
         }
     }
 
@@ -45,13 +58,18 @@ impl TicketKind {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// Written once: a possible account takeover is urgent, the rest is normal.
+    /// Written once: a possible account takeover is urgent, the rest is normal. A reached
+    /// send cap stays normal on purpose: during a pumping attack there may be many, and they
+    /// must not bury a takeover report.
     pub fn priority(self) -> Priority {
         match self {
             TicketKind::NotMe => Priority::Urgent,
-            TicketKind::Registration | TicketKind::Undeliverable | TicketKind::PhoneCall => {
-                Priority::Normal
-            }
+            TicketKind::Registration
+            | TicketKind::Undeliverable
+            | TicketKind::PhoneCall
+            | TicketKind::SmsUndelivered
+            | TicketKind::CallbackUnanswered
+            | TicketKind::SendCapReached => Priority::Normal,
         }
     }
 }

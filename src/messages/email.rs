@@ -12,6 +12,8 @@ pub const RESET_LINK: &str = "reset_link";
 pub const PASSWORD_CHANGED: &str = "password_changed";
 /// `template` name of the account set-up email.
 pub const ACCOUNT_SETUP: &str = "account_setup";
+/// `template` name of the notice that a texted temporary password did not arrive.
+pub const SMS_UNDELIVERED: &str = "sms_undelivered";
 
 /// How a password came to be changed, worded per language by `email/how_changed.txt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,6 +106,32 @@ message_fields! {
     }
 }
 
+message_fields! {
+    /// A texted temporary password did not arrive: where to turn instead. Never the secret.
+    #[derive(Debug, Clone, Copy)]
+    pub struct SmsUndeliveredFields<'a> {
+        pub name: &'a str,
+        pub city: &'a str,
+        pub username: &'a str,
+        /// The last four digits of the phone the text went to.
+        pub phone_ending: &'a str,
+        /// The portal's "Forgot password" page.
+        pub forgot_link: &'a str,
+        /// The staff line as people write it, when configured.
+        pub staff_phone: Option<&'a str>,
+        /// When staff answer, when configured.
+        pub office_hours: Option<&'a str>,
+    }
+    templates {
+        SmsUndeliveredSubjectEn = "messages/en/email/sms_undelivered.subject.txt",
+        SmsUndeliveredTextEn = "messages/en/email/sms_undelivered.txt",
+        SmsUndeliveredHtmlEn = "messages/en/email/sms_undelivered.html",
+        SmsUndeliveredSubjectEs = "messages/es/email/sms_undelivered.subject.txt",
+        SmsUndeliveredTextEs = "messages/es/email/sms_undelivered.txt",
+        SmsUndeliveredHtmlEs = "messages/es/email/sms_undelivered.html",
+    }
+}
+
 /// Renders one email from its three templates. The subject is folded onto one line.
 fn compose<'f, F, S, T, H>(
     template: &'static str,
@@ -173,6 +201,27 @@ pub fn account_setup_email(
             ACCOUNT_SETUP,
             fields,
         ),
+    }
+}
+
+/// The email that says a texted temporary password did not arrive.
+pub fn sms_undelivered_email(
+    lang: Lang,
+    fields: &SmsUndeliveredFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => {
+            compose::<_, SmsUndeliveredSubjectEn, SmsUndeliveredTextEn, SmsUndeliveredHtmlEn>(
+                SMS_UNDELIVERED,
+                fields,
+            )
+        }
+        Lang::Es => {
+            compose::<_, SmsUndeliveredSubjectEs, SmsUndeliveredTextEs, SmsUndeliveredHtmlEs>(
+                SMS_UNDELIVERED,
+                fields,
+            )
+        }
     }
 }
 
@@ -422,5 +471,79 @@ mod tests {
         let codes: std::collections::BTreeSet<_> =
             HowChanged::ALL.iter().map(|h| h.code()).collect();
         assert_eq!(codes.len(), HowChanged::ALL.len());
+    }
+
+    fn undelivered(lang: Lang, staff_phone: Option<&str>) -> ComposedEmail {
+        sms_undelivered_email(
+            lang,
+            &SmsUndeliveredFields {
+                name: BUSINESS,
+                city: "Westminster",
+                username: "C-1001",
+                phone_ending: "2075",
+                forgot_link: "https://help.westminster.example.gov/forgot",
+                staff_phone,
+                office_hours: staff_phone.map(|_| "Mon–Fri 8–5"),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sms_undelivered_points_to_forgot_password_and_staff_in_both_languages() {
+        let m = undelivered(Lang::En, Some("(303) 555-0199"));
+        assert_eq!(m.template, "sms_undelivered");
+        assert_eq!(
+            m.subject,
+            "Westminster: the text from the help line did not arrive"
+        );
+        assert!(m.text.contains("phone ending in 2075"), "{}", m.text);
+        assert!(m.text.contains("could not be delivered"), "{}", m.text);
+        assert!(
+            m.text
+                .contains("\nhttps://help.westminster.example.gov/forgot\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("Or call the Building Division at (303) 555-0199 (Mon–Fri 8–5)."),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("Hello <Roof & Co>,"), "text is not escaped");
+        assert!(
+            m.html.contains("Hello &#60;Roof &#38; Co&#62;,")
+                || m.html.contains("Hello &lt;Roof &amp; Co&gt;,"),
+            "{}",
+            m.html
+        );
+        assert!(has_html_link(
+            &m.html,
+            "https://help.westminster.example.gov/forgot"
+        ));
+        assert!(m.html.contains("(303) 555-0199"), "{}", m.html);
+        assert!(
+            !m.text.contains("\n\n\n"),
+            "no empty lines pile up: {:?}",
+            m.text
+        );
+
+        let es = undelivered(Lang::Es, Some("(303) 555-0199"));
+        assert!(es.subject.contains("no llegó"), "{}", es.subject);
+        assert!(es.text.contains("termina en 2075"), "{}", es.text);
+        assert!(es.text.contains("¿Olvidó su contraseña?"), "{}", es.text);
+        assert!(
+            es.text
+                .contains("O llame a la División de Construcción al (303) 555-0199")
+        );
+        assert!(es.html.contains("<html lang=\"es\">"));
+
+        for lang in Lang::ALL {
+            let none = undelivered(lang, None);
+            assert!(!none.text.contains("555-0199") && !none.html.contains("555-0199"));
+            assert!(!none.text.contains("\n\n\n"), "{:?}", none.text);
+            assert!(none.text.contains("/forgot"));
+        }
     }
 }

@@ -49,7 +49,8 @@ mod sms;
 pub use catalogue::{Catalog, ERROR_CODES};
 pub use email::{
     ACCOUNT_SETUP, AccountSetupFields, HowChanged, PASSWORD_CHANGED, PasswordChangedFields,
-    RESET_LINK, ResetLinkFields, account_setup_email, password_changed_email, reset_link_email,
+    RESET_LINK, ResetLinkFields, SMS_UNDELIVERED, SmsUndeliveredFields, account_setup_email,
+    password_changed_email, reset_link_email, sms_undelivered_email,
 };
 pub use segments::{SmsEncoding, sms_segments};
 pub use sms::{
@@ -131,6 +132,19 @@ mod tests {
                 password_changed_email(lang, &changed).unwrap(),
             );
         }
+        let undelivered = SmsUndeliveredFields {
+            name: "Pat Alvarez",
+            city: "Westminster",
+            username: "C-1001",
+            phone_ending: "2075",
+            forgot_link: "https://help.example.gov/forgot",
+            staff_phone: Some("(303) 555-0199"),
+            office_hours: Some("8–5"),
+        };
+        email(
+            "sms_undelivered",
+            sms_undelivered_email(lang, &undelivered).unwrap(),
+        );
         let temp = TemporaryPasswordFields {
             city: "Westminster",
             temporary_password: "Hq7k-3Wmx",
@@ -157,7 +171,7 @@ mod tests {
         let en = everything(Lang::En);
         let es = everything(Lang::Es);
         assert_eq!(en.len(), es.len());
-        assert_eq!(en.len(), 3 * 5 + 2);
+        assert_eq!(en.len(), 3 * 6 + 2);
         for ((what, en), (_, es)) in en.iter().zip(&es) {
             assert!(!en.trim().is_empty(), "{what} is empty in English");
             assert!(!es.trim().is_empty(), "{what} is empty in Spanish");

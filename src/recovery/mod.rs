@@ -12,6 +12,7 @@
 
 mod budget;
 pub mod conversation;
+mod delivery;
 mod escalation;
 mod identity;
 mod not_me;
@@ -24,6 +25,7 @@ mod sign_in;
 mod temporary_password;
 
 pub use conversation::{ConversationError, Conversations};
+pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use temporary_password::issue_temporary_password;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
-//! Queued messages. A message is written in the same transaction as the change that causes
-//! it; a worker claims one at a time under a lease, so a worker that dies mid-delivery leaves
-//! the message to be taken again once the lease runs out.
+//! Queued messages (emails, texts, callback calls). A message is written in the same
+//! transaction as the change that causes it; a worker claims one at a time under a lease, so a
+//! worker that dies mid-delivery leaves the message to be taken again once the lease runs out.
+//! Twilio's status callbacks are recorded on the row of the sid it handed out, and only ever
+//! move it forward (see `crate::domain::delivery`).
 
 use sqlx::AnyPool;
 
@@ -25,7 +27,8 @@ pub struct NewMessage {
     pub secret_expires_at: Option<Millis>,
 }
 
-/// How a message goes out: `Channel::Email` or `Channel::Sms` (the table refuses others).
+/// How a message goes out: `Channel::Email`, `Channel::Sms`, or `Channel::Voice` for a call
+/// (the table refuses others).
 pub use crate::domain::channel::Channel;
 
 /// A claimed or stored message.
@@ -47,11 +50,19 @@ pub struct QueuedMessage {
     pub last_error: Option<String>,
     pub provider_id: Option<String>,
     pub sent_at: Option<Millis>,
+    /// Twilio's last reported status (`delivered`, `no-answer`, …).
+    pub delivery_status: Option<String>,
+    /// When the text was delivered or the call answered.
+    pub delivered_at: Option<Millis>,
+    /// Twilio's error code for a failed text or call.
+    pub error_code: Option<String>,
+    /// When it was counted against the daily caps on texts and calls.
+    pub cap_counted_at: Option<Millis>,
 }
 
 const COLUMNS: &str = "id, channel, template, contractor_id, recipient, subject, body_text, body_html, \
     message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, provider_id, \
-    sent_at";
+    sent_at, delivery_status, delivered_at, error_code, cap_counted_at";
 
 pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
@@ -200,6 +211,120 @@ pub async fn by_id(pool: &AnyPool, id: MessageId) -> Result<Option<QueuedMessage
         .bind(id)
         .fetch_optional(pool)
         .await
+}
+
+/// Marks a claimed message counted against the caps, in the caller's transaction (the one that
+/// spends the caps). `Ok(None)` when the lease was lost; `Ok(Some(false))` when it was counted
+/// already (an earlier try), so a retry is not counted twice.
+pub async fn count_against_caps(
+    tx: &mut Tx,
+    id: MessageId,
+    owner: &str,
+    now: Millis,
+) -> Result<Option<bool>, sqlx::Error> {
+    let counted = sqlx::query(
+        "UPDATE outbox SET cap_counted_at = $3 \
+         WHERE id = $1 AND lease_owner = $2 AND cap_counted_at IS NULL",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if counted.rows_affected() == 1 {
+        return Ok(Some(true));
+    }
+    let still_ours: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(still_ours.map(|_| false))
+}
+
+/// A status report to record on the message Twilio knows as `provider_id`.
+#[derive(Debug, Clone)]
+pub struct DeliveryReport<'a> {
+    pub channel: Channel,
+    pub provider_id: &'a str,
+    /// Twilio's word, stored as it is.
+    pub status: &'a str,
+    /// The words this report may replace (earlier in the order of events); none recorded yet
+    /// may always be replaced.
+    pub replaces: &'a [&'static str],
+    /// Set when the text was delivered or the call answered.
+    pub delivered_at: Option<Millis>,
+    pub error_code: Option<&'a str>,
+}
+
+/// The message a report was recorded on, as it was sent.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportedMessage {
+    pub id: MessageId,
+    pub template: String,
+    pub contractor_id: Option<ContractorId>,
+    pub recipient: String,
+    /// For a call: the path of its TwiML.
+    pub subject: String,
+}
+
+/// What recording a report did.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// This report moved the message forward; the caller acts on it in the same transaction.
+    Moved(ReportedMessage),
+    /// The message already had this word or a later one: a replay, or a report out of order.
+    Unchanged,
+    /// No message of the channel has this sid.
+    Unknown,
+}
+
+/// Records a report in one conditional statement: of parallel deliveries of one report, one
+/// moves the message and the others find it `Unchanged`. The words in `replaces` are the
+/// domain's fixed names, never the request's.
+pub async fn record_delivery(tx: &mut Tx, r: &DeliveryReport<'_>) -> Result<Recorded, sqlx::Error> {
+    let earlier = if r.replaces.is_empty() {
+        String::new()
+    } else {
+        let words: Vec<String> = r
+            .replaces
+            .iter()
+            .filter(|w| {
+                w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+            })
+            .map(|w| format!("'{w}'"))
+            .collect();
+        format!(" OR delivery_status IN ({})", words.join(", "))
+    };
+    let moved: Option<ReportedMessage> = sqlx::query_as(&format!(
+        "UPDATE outbox SET delivery_status = $3, \
+         delivered_at = COALESCE(delivered_at, $4), error_code = COALESCE($5, error_code) \
+         WHERE channel = $1 AND provider_id = $2 AND (delivery_status IS NULL{earlier}) \
+         RETURNING id, template, contractor_id, recipient, subject"
+    ))
+    .bind(r.channel.as_str())
+    .bind(r.provider_id)
+    .bind(r.status)
+    .bind(r.delivered_at)
+    .bind(r.error_code)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(m) = moved {
+        return Ok(Recorded::Moved(m));
+    }
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE channel = $1 AND provider_id = $2")
+            .bind(r.channel.as_str())
+            .bind(r.provider_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(if known.is_some() {
+        Recorded::Unchanged
+    } else {
+        Recorded::Unknown
+    })
 }
 
 /// Messages not yet sent nor dead-lettered.

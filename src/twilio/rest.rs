@@ -1,4 +1,5 @@
-//! Twilio's Programmable Messaging REST API over reqwest: one `POST …/Messages.json` per text.
+//! Twilio's REST API over reqwest: one `POST …/Messages.json` per text, one
+//! `POST …/Calls.json` per callback call.
 //!
 //! The answer is classified for the outbox: 2xx is sent (Twilio's message sid is kept), 429,
 //! 5xx, timeouts and connection failures are worth another try, any other 4xx will never
@@ -13,7 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::{MAX_VALIDITY_SECONDS, OutgoingSms, SmsFuture, SmsTransport};
+use super::{
+    CALL_RING_SECONDS, CALL_TIME_LIMIT_SECONDS, CallTransport, MAX_VALIDITY_SECONDS, OutgoingCall,
+    OutgoingSms, SidFuture, SmsFuture, SmsTransport, is_callback_path,
+};
 use crate::config::Settings;
 use crate::domain::email::mask_address;
 use crate::mail::DeliveryError;
@@ -26,15 +30,21 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Twilio's error messages are a sentence; a longer one is cut.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// Sends texts with Twilio's REST API.
+/// Sends texts and places calls with Twilio's REST API.
 #[derive(Clone)]
 pub struct TwilioRest {
     client: reqwest::Client,
     messages_url: Url,
+    calls_url: Url,
     account_sid: String,
     auth_token: SecretString,
     from: String,
+    /// `{public_url}/twilio/sms/status`.
     status_callback: Url,
+    /// `{public_url}/twilio/voice/status`.
+    call_status_callback: Url,
+    /// The public URL a call's TwiML path is joined to.
+    public_url: Url,
 }
 
 /// Never prints the auth token.
@@ -42,34 +52,55 @@ impl fmt::Debug for TwilioRest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TwilioRest")
             .field("messages_url", &self.messages_url.as_str())
+            .field("calls_url", &self.calls_url.as_str())
             .field("account_sid", &self.account_sid)
             .field("auth_token", &"[REDACTED]")
             .field("from", &self.from)
             .field("status_callback", &self.status_callback.as_str())
+            .field("call_status_callback", &self.call_status_callback.as_str())
             .finish()
     }
 }
 
 impl TwilioRest {
-    /// The client for the configured account, or `None` when SMS is off or the account sid,
-    /// auth token or sending number is missing.
+    /// The client for texts, or `None` when SMS is off or the account sid, auth token or
+    /// sending number is missing.
     pub fn from_settings(settings: &Settings) -> Option<Self> {
-        let t = &settings.twilio;
-        if !t.sms_enabled {
+        if !settings.twilio.sms_enabled {
             return None;
         }
+        Self::build(settings, "SMS")
+    }
+
+    /// The client for callback calls, or `None` when voice is off or the account sid, auth
+    /// token or calling number is missing.
+    pub fn for_calls(settings: &Settings) -> Option<Self> {
+        if !settings.twilio.voice_enabled {
+            return None;
+        }
+        Self::build(settings, "placing calls")
+    }
+
+    fn build(settings: &Settings, what: &str) -> Option<Self> {
+        let t = &settings.twilio;
         let (Some(sid), Some(token), Some(from)) = (&t.account_sid, &t.auth_token, &t.from) else {
             return None;
         };
         if sid.trim().is_empty() || token.expose_secret().is_empty() || from.trim().is_empty() {
             return None;
         }
-        let Some(messages_url) = messages_url(&t.api_base, sid) else {
-            tracing::error!("twilio.api_base cannot hold a path; SMS is off");
+        let (Some(messages_url), Some(calls_url)) = (
+            resource_url(&t.api_base, sid, "Messages.json"),
+            resource_url(&t.api_base, sid, "Calls.json"),
+        ) else {
+            tracing::error!("twilio.api_base cannot hold a path; {what} is off");
             return None;
         };
-        let Some(status_callback) = status_callback_url(&settings.public_url) else {
-            tracing::error!("public_url cannot hold a path; SMS is off");
+        let (Some(status_callback), Some(call_status_callback)) = (
+            under_public_url(&settings.public_url, "twilio/sms/status"),
+            under_public_url(&settings.public_url, "twilio/voice/status"),
+        ) else {
+            tracing::error!("public_url cannot hold a path; {what} is off");
             return None;
         };
         let client = reqwest::Client::builder()
@@ -81,17 +112,20 @@ impl TwilioRest {
         let client = match client {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(error = %e, "cannot set up the HTTP client for Twilio; SMS is off");
+                tracing::error!(error = %e, "cannot set up the HTTP client for Twilio; {what} is off");
                 return None;
             }
         };
         Some(Self {
             client,
             messages_url,
+            calls_url,
             account_sid: sid.clone(),
             auth_token: token.clone(),
             from: from.clone(),
             status_callback,
+            call_status_callback,
+            public_url: settings.public_url.clone(),
         })
     }
 
@@ -113,19 +147,52 @@ impl TwilioRest {
                 v.clamp(1, MAX_VALIDITY_SECONDS).to_string(),
             ));
         }
+        self.post(&self.messages_url, &form, &to).await
+    }
+
+    /// Places a callback: Twilio rings `To` from our number for [`CALL_RING_SECONDS`], then
+    /// fetches the TwiML at `Url` with a POST, and reports only the call's end to
+    /// `/twilio/voice/status` (a repeated `StatusCallbackEvent` would ask for more).
+    async fn place_call(&self, call: OutgoingCall) -> Result<String, DeliveryError> {
+        let OutgoingCall { to, path } = call;
+        let Some(twiml) = twiml_url(&self.public_url, &path) else {
+            return Err(DeliveryError::Permanent(
+                "the call's TwiML path is not a path on this server".into(),
+            ));
+        };
+        let form: Vec<(&str, String)> = vec![
+            ("To", to.clone()),
+            ("From", self.from.clone()),
+            ("Url", twiml.to_string()),
+            ("Method", "POST".into()),
+            ("StatusCallback", self.call_status_callback.to_string()),
+            ("StatusCallbackMethod", "POST".into()),
+            ("StatusCallbackEvent", "completed".into()),
+            ("Timeout", CALL_RING_SECONDS.to_string()),
+            ("TimeLimit", CALL_TIME_LIMIT_SECONDS.to_string()),
+        ];
+        self.post(&self.calls_url, &form, &to).await
+    }
+
+    /// Posts `form` to a resource of the account and classifies the answer.
+    async fn post(
+        &self,
+        url: &Url,
+        form: &[(&str, String)],
+        to: &str,
+    ) -> Result<String, DeliveryError> {
         let answer = self
             .client
-            .post(self.messages_url.clone())
+            .post(url.clone())
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
+            .form(form)
             .send()
             .await
             .map_err(request_failed)?;
-        drop(form);
         let status = answer.status();
         let bytes = read_capped(answer).await.map_err(request_failed)?;
-        classify(status, &bytes, &to)
+        classify(status, &bytes, to)
     }
 }
 
@@ -135,8 +202,14 @@ impl SmsTransport for TwilioRest {
     }
 }
 
-/// `{api_base}/2010-04-01/Accounts/{sid}/Messages.json`, the sid escaped as a path segment.
-fn messages_url(api_base: &Url, account_sid: &str) -> Option<Url> {
+impl CallTransport for TwilioRest {
+    fn place(&self, call: OutgoingCall) -> SidFuture<'_> {
+        Box::pin(self.place_call(call))
+    }
+}
+
+/// `{api_base}/2010-04-01/Accounts/{sid}/{resource}`, the sid escaped as a path segment.
+fn resource_url(api_base: &Url, account_sid: &str, resource: &str) -> Option<Url> {
     let mut url = api_base.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -144,19 +217,33 @@ fn messages_url(api_base: &Url, account_sid: &str) -> Option<Url> {
         "2010-04-01",
         "Accounts",
         account_sid,
-        "Messages.json",
+        resource,
     ]);
     Some(url)
 }
 
-/// `public_url` joined with `twilio/sms/status`, under the public URL's path when it has one.
-fn status_callback_url(public_url: &Url) -> Option<Url> {
+/// `public_url` joined with a relative `route`, under the public URL's path when it has one.
+fn under_public_url(public_url: &Url, route: &str) -> Option<Url> {
     let mut base = public_url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
     if !base.path().ends_with('/') {
         let dir = format!("{}/", base.path());
         base.set_path(&dir);
     }
-    base.join("twilio/sms/status").ok()
+    base.join(route).ok()
+}
+
+/// The URL of a call's TwiML: the public URL (its path a prefix) followed by `path` as given,
+/// which is the URL the webhook signature check rebuilds when Twilio fetches it.
+fn twiml_url(public_url: &Url, path: &str) -> Option<Url> {
+    if !is_callback_path(path) {
+        return None;
+    }
+    let base = public_url.as_str();
+    let base = base.split(['?', '#']).next().unwrap_or(base);
+    let url = Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).ok()?;
+    (url.origin() == public_url.origin()).then_some(url)
 }
 
 /// Reads at most [`MAX_ANSWER_BYTES`] of the answer.
@@ -344,12 +431,20 @@ mod tests {
     fn urls_are_built_under_the_configured_bases() {
         let base = Url::parse("https://api.twilio.com").unwrap();
         assert_eq!(
-            messages_url(&base, "AC123").unwrap().as_str(),
+            resource_url(&base, "AC123", "Messages.json")
+                .unwrap()
+                .as_str(),
             "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json"
+        );
+        assert_eq!(
+            resource_url(&base, "AC123", "Calls.json").unwrap().as_str(),
+            "https://api.twilio.com/2010-04-01/Accounts/AC123/Calls.json"
         );
         let prefixed = Url::parse("http://127.0.0.1:9000/twilio/").unwrap();
         assert_eq!(
-            messages_url(&prefixed, "AC/../x").unwrap().as_str(),
+            resource_url(&prefixed, "AC/../x", "Messages.json")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:9000/twilio/2010-04-01/Accounts/AC%2F..%2Fx/Messages.json"
         );
         for (public, want) in [
@@ -362,9 +457,36 @@ mod tests {
                 "https://city.example.gov/helpline/twilio/sms/status",
             ),
         ] {
-            let u = status_callback_url(&Url::parse(public).unwrap()).unwrap();
+            let public = Url::parse(public).unwrap();
+            let u = under_public_url(&public, "twilio/sms/status").unwrap();
             assert_eq!(u.as_str(), want);
+            let voice = under_public_url(&public, "twilio/voice/status").unwrap();
+            assert_eq!(voice.as_str(), want.replace("sms", "voice"));
         }
+    }
+
+    #[test]
+    fn a_calls_twiml_url_is_the_public_url_and_the_path_as_signed() {
+        let at = |public: &str, path: &str| {
+            twiml_url(&Url::parse(public).unwrap(), path).map(|u| u.to_string())
+        };
+        assert_eq!(
+            at("https://help.example.gov/", "/twilio/voice/callback?c=CA12").as_deref(),
+            Some("https://help.example.gov/twilio/voice/callback?c=CA12")
+        );
+        assert_eq!(
+            at("https://city.example.gov/helpline", "/twilio/voice/cb?c=1").as_deref(),
+            Some("https://city.example.gov/helpline/twilio/voice/cb?c=1")
+        );
+        for bad in ["//evil.example/x", "twilio/voice", "/@evil.example", "/a b"] {
+            let got = at("https://help.example.gov", bad);
+            assert!(
+                got.as_deref()
+                    .is_none_or(|u| u.starts_with("https://help.example.gov/")),
+                "{bad}: {got:?}"
+            );
+        }
+        assert_eq!(at("https://help.example.gov", "//evil.example/x"), None);
     }
 
     fn settings() -> Settings {
@@ -374,6 +496,17 @@ mod tests {
         s.twilio.from = Some("+13035550100".into());
         s.twilio.sms_enabled = true;
         s
+    }
+
+    #[test]
+    fn calls_need_voice_on() {
+        let mut s = settings();
+        s.twilio.voice_enabled = false;
+        assert!(TwilioRest::for_calls(&s).is_none());
+        s.twilio.voice_enabled = true;
+        s.twilio.sms_enabled = false;
+        assert!(TwilioRest::for_calls(&s).is_some());
+        assert!(TwilioRest::from_settings(&s).is_none());
     }
 
     #[test]

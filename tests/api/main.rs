@@ -21,5 +21,7 @@ mod roster;
 mod schema;
 mod simulate_cli;
 mod sms_out;
+mod twilio_out;
+mod twilio_status;
 mod twilio_webhooks;
 mod voice;

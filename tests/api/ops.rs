@@ -414,10 +414,18 @@ async fn every_route_the_readme_names_is_served_or_marked_coming() {
         }
     }
     assert!(checked >= 5, "the README's routes were found: {checked}");
-    for path in ["/email/inbound", "/twilio/sms/status"] {
+    assert!(
+        coming.iter().any(|c| c == "/email/inbound"),
+        "/email/inbound is named as coming: {coming:?}"
+    );
+    for served in ["/twilio/sms/status", "/twilio/voice/status"] {
         assert!(
-            coming.iter().any(|c| c == path),
-            "{path} is named as coming: {coming:?}"
+            !coming.iter().any(|c| c == served),
+            "{served} is served now: {coming:?}"
+        );
+        assert!(
+            readme.contains(&format!("`POST {served}`")),
+            "{served} is documented"
         );
     }
 }

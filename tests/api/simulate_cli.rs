@@ -409,8 +409,6 @@ async fn the_real_server_accepts_its_signatures() {
             // Whatever the line asks first, the caller hangs up.
             "--script",
             "hangup",
-            // The app does not serve `/twilio/voice/status` yet.
-            "--no-status-callback",
         ])
     };
     let (code, out, err) = simulate(call(AUTH_TOKEN), None).await;
@@ -460,8 +458,8 @@ async fn the_command_the_demo_prints_calls_the_demo() {
     assert_eq!(words[..3], ["helpline", "simulate", "call"], "{printed}");
     assert!(words.contains(&"--auth-token".to_string()), "{printed}");
     words.drain(..3);
-    // The demo does not serve `/twilio/voice/status` yet.
-    words.extend(args(&["--script", "hangup", "--no-status-callback"]));
+    // The hang-up's status callback reaches the demo's `/twilio/voice/status` too.
+    words.extend(args(&["--script", "hangup"]));
     let (code, out, err) = simulate(words, None).await;
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.lines().any(|l| l.starts_with("🔊 ")), "{out}");

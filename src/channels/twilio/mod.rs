@@ -7,6 +7,8 @@
 //!   for this server before any other work, then reads the form into `T`.
 //! - [`twiml`]: [`VoiceResponse`] and [`MessagingResponse`], typed TwiML with every value
 //!   escaped, served as `text/xml`.
+//! - [`status`]: the status callbacks of texts and calls (`/twilio/sms/status`,
+//!   `/twilio/voice/status`).
 //!
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
@@ -14,6 +16,7 @@
 mod actions;
 pub mod extract;
 pub mod signature;
+pub mod status;
 pub mod twiml;
 pub mod voice;
 
@@ -34,4 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice", post(voice::incoming))
         .route("/twilio/voice/step", post(voice::step))
         .route("/twilio/voice/dialed", post(voice::dialed))
+        .route("/twilio/voice/status", post(status::voice_status))
+        .route("/twilio/sms/status", post(status::sms_status))
 }

@@ -91,3 +91,47 @@ pub async fn queued_count(store: &Store) -> i64 {
         .await
         .expect("count outbox")
 }
+
+/// Waits (at most 10 s) until no message is waiting in the outbox: the worker has sent,
+/// dead-lettered or dropped every one.
+pub async fn settled(store: &Store) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if queue::depth(store.pool()).await.expect("depth") == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the outbox settles within 10 s");
+}
+
+/// The value of a labelled counter on /metrics (`name{a="x",b="y"}`), 0 when it has no
+/// series with exactly these labels yet.
+pub async fn labelled_metric(base: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = crate::common::http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    assert!(
+        text.contains(&format!("# TYPE {}", name.trim_end_matches("_total"))),
+        "{name} is not on /metrics:\n{text}"
+    );
+    let want: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    text.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(|rest| rest.split_once("} "))
+        .find(|(set, _)| {
+            let mut got: Vec<&str> = set.split(',').collect();
+            got.sort_unstable();
+            let mut want: Vec<&str> = want.iter().map(String::as_str).collect();
+            want.sort_unstable();
+            got == want
+        })
+        .map_or(0.0, |(_, v)| v.trim().parse().expect("a number"))
+}

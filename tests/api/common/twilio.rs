@@ -1,6 +1,7 @@
 //! A stand-in for Twilio's REST API: a real HTTP server on loopback (axum) that checks what it
-//! receives as Twilio would (the path, HTTP basic auth, the form fields), records every
-//! request, answers `201` with a message sid, and can be told to answer `429`, `500` or `400`
+//! receives as Twilio would (the path, HTTP basic auth, the form fields of a text on
+//! `Messages.json` and of a call on `Calls.json`), records every request, answers `201` with a
+//! message sid (`SM…`) or call sid (`CA…`), and can be told to answer `429`, `500` or `400`
 //! for the next few requests.
 
 use std::collections::VecDeque;
@@ -98,13 +99,30 @@ impl TwilioStandIn {
         }
     }
 
-    /// Points `settings` at this stand-in with its account, and turns SMS on.
+    /// Points `settings` at this stand-in with its account, and turns SMS and voice on.
     pub fn configure(&self, settings: &mut Settings) {
         settings.twilio.account_sid = Some(ACCOUNT_SID.into());
         settings.twilio.auth_token = Some(SecretString::from(AUTH_TOKEN));
         settings.twilio.from = Some(FROM.into());
         settings.twilio.api_base = url::Url::parse(&self.base).expect("base URL");
         settings.twilio.sms_enabled = true;
+        settings.twilio.voice_enabled = true;
+    }
+
+    /// The calls received so far (requests to `Calls.json`), oldest first.
+    pub fn calls(&self) -> Vec<SmsRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == calls_path())
+            .collect()
+    }
+
+    /// The texts received so far (requests to `Messages.json`), oldest first.
+    pub fn texts(&self) -> Vec<SmsRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == messages_path())
+            .collect()
     }
 
     /// Answers the next `n` requests (after any faults already queued) with `fault`.
@@ -154,6 +172,11 @@ pub fn messages_path() -> String {
     format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json")
 }
 
+/// The path a call for the stand-in's account is posted to.
+pub fn calls_path() -> String {
+    format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json")
+}
+
 async fn answer(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -193,15 +216,21 @@ async fn answer(
     (status, axum::Json(json)).into_response()
 }
 
+fn error(status: StatusCode, code: u32, message: &str) -> (StatusCode, serde_json::Value) {
+    (
+        status,
+        json!({"code": code, "message": message, "status": status.as_u16()}),
+    )
+}
+
+fn is_http_url(v: &str) -> bool {
+    url::Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 /// Checks a request as Twilio would, then answers with a queued fault or accepts it.
 fn judge(shared: &Shared, r: &mut SmsRequest) -> (StatusCode, serde_json::Value) {
-    let error = |status: StatusCode, code: u32, message: &str| {
-        (
-            status,
-            json!({"code": code, "message": message, "status": status.as_u16()}),
-        )
-    };
-    if r.method != "POST" || r.path != messages_path() {
+    let is_call = r.path == calls_path();
+    if r.method != "POST" || !(is_call || r.path == messages_path()) {
         return error(
             StatusCode::NOT_FOUND,
             20404,
@@ -226,22 +255,13 @@ fn judge(shared: &Shared, r: &mut SmsRequest) -> (StatusCode, serde_json::Value)
             "A 'From' phone number is required.",
         );
     }
-    if r.field("Body").is_none_or(str::is_empty) {
-        return error(StatusCode::BAD_REQUEST, 21602, "Message body is required.");
-    }
-    if let Some(cb) = r.field("StatusCallback")
-        && !url::Url::parse(cb).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-    {
-        return error(StatusCode::BAD_REQUEST, 21609, "Invalid StatusCallback URL");
-    }
-    if let Some(v) = r.field("ValidityPeriod")
-        && !v.parse::<u64>().is_ok_and(|s| (1..=36_000).contains(&s))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            21624,
-            "ValidityPeriod must be between 1 and 36000 seconds",
-        );
+    let problem = if is_call {
+        judge_call(r)
+    } else {
+        judge_text(r)
+    };
+    if let Some(refusal) = problem {
+        return refusal;
     }
     let is_e164 =
         to.len() > 8 && to.starts_with('+') && to[1..].chars().all(|c| c.is_ascii_digit());
@@ -267,12 +287,91 @@ fn judge(shared: &Shared, r: &mut SmsRequest) -> (StatusCode, serde_json::Value)
             21211,
             "The 'To' number is not a valid phone number.",
         ),
+        None if is_call => {
+            let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+            r.sid = Some(sid.clone());
+            (StatusCode::CREATED, json!({"sid": sid, "status": "queued"}))
+        }
         None => {
             let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
             r.sid = Some(sid.clone());
             (StatusCode::CREATED, json!({"sid": sid, "status": "queued"}))
         }
     }
+}
+
+/// A text's own fields: a body, and a valid callback and validity period when given.
+fn judge_text(r: &SmsRequest) -> Option<(StatusCode, serde_json::Value)> {
+    if r.field("Body").is_none_or(str::is_empty) {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            21602,
+            "Message body is required.",
+        ));
+    }
+    if let Some(cb) = r.field("StatusCallback")
+        && !is_http_url(cb)
+    {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            21609,
+            "Invalid StatusCallback URL",
+        ));
+    }
+    if let Some(v) = r.field("ValidityPeriod")
+        && !v.parse::<u64>().is_ok_and(|s| (1..=36_000).contains(&s))
+    {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            21624,
+            "ValidityPeriod must be between 1 and 36000 seconds",
+        ));
+    }
+    None
+}
+
+/// A call's own fields, as Twilio's Calls resource checks them: an absolute `Url` for the
+/// TwiML (there is no `Twiml` or `ApplicationSid` here), GET or POST methods, a valid
+/// `StatusCallback`, known `StatusCallbackEvent`s, and `Timeout`/`TimeLimit` in range. A text's
+/// `Body` has no place on a call.
+fn judge_call(r: &SmsRequest) -> Option<(StatusCode, serde_json::Value)> {
+    let bad = |code: u32, message: &str| Some(error(StatusCode::BAD_REQUEST, code, message));
+    if r.field("Body").is_some() {
+        return bad(21205, "A call takes a Url, not a Body");
+    }
+    match r.field("Url") {
+        Some(u) if is_http_url(u) => {}
+        Some(_) => return bad(21205, "Url is not a valid URL"),
+        None => return bad(21205, "Url parameter is required"),
+    }
+    for name in ["Method", "StatusCallbackMethod"] {
+        if r.field(name).is_some_and(|m| m != "GET" && m != "POST") {
+            return bad(21207, "Method must be GET or POST");
+        }
+    }
+    if let Some(cb) = r.field("StatusCallback")
+        && !is_http_url(cb)
+    {
+        return bad(21609, "Invalid StatusCallback URL");
+    }
+    let events = ["initiated", "ringing", "answered", "completed"];
+    if r.form
+        .iter()
+        .any(|(k, v)| k == "StatusCallbackEvent" && !events.contains(&v.as_str()))
+    {
+        return bad(21626, "Invalid StatusCallbackEvent");
+    }
+    if let Some(t) = r.field("Timeout")
+        && !t.parse::<u32>().is_ok_and(|s| (1..=600).contains(&s))
+    {
+        return bad(21216, "Timeout must be between 1 and 600 seconds");
+    }
+    if let Some(t) = r.field("TimeLimit")
+        && !t.parse::<u32>().is_ok_and(|s| (1..=14_400).contains(&s))
+    {
+        return bad(21216, "TimeLimit must be between 1 and 14400 seconds");
+    }
+    None
 }
 
 /// Standard base64 with padding: enough for a basic-auth header.
