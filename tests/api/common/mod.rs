@@ -28,6 +28,7 @@ use helpline::config::Settings;
 use helpline::store::Store;
 use sqlx::{Connection, Executor};
 use tempfile::TempDir;
+use tracing::Dispatch;
 use tracing::instrument::WithSubscriber;
 
 /// 2026-01-05 09:00:00 UTC: tests start their clocks here.
@@ -225,33 +226,14 @@ impl TestApp {
         let limiter_under_test = settings.guard.per_source_burst < LIMITER_OUT_OF_THE_WAY
             || settings.guard.per_source_per_minute < LIMITER_OUT_OF_THE_WAY;
         let clock = test_clock();
-        let shared: SharedClock = clock.clone();
-        let app = Application::build(
-            settings,
-            Overrides {
-                clock: Some(shared),
-                email: None,
-                sms: None,
-            },
-        )
-        .await
-        .expect("app builds");
-        let base = format!("http://{}", app.local_addr().expect("bound"));
-        let state = app.state().clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let served = tokio::spawn(
-            app.run_until(async {
-                let _ = rx.await;
-            })
-            .with_subscriber(logs),
-        );
+        let running = Served::start(settings, &clock, logs).await;
         TestApp {
-            base,
-            state,
+            base: running.base,
+            state: running.state,
             clock,
             db,
-            stop: Some(tx),
-            served: Some(served),
+            stop: Some(running.stop),
+            served: Some(running.served),
             limiter_under_test,
         }
     }
@@ -265,27 +247,11 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.shutdown().await.expect("the first instance stops");
         let settings = (*self.state.settings).clone();
-        let shared: SharedClock = self.clock.clone();
-        let app = Application::build(
-            settings,
-            Overrides {
-                clock: Some(shared),
-                email: None,
-                sms: None,
-            },
-        )
-        .await
-        .expect("app builds again");
-        self.base = format!("http://{}", app.local_addr().expect("bound"));
-        self.state = app.state().clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.served = Some(tokio::spawn(
-            app.run_until(async {
-                let _ = rx.await;
-            })
-            .with_subscriber(logs::capture()),
-        ));
-        self.stop = Some(tx);
+        let running = Served::start(settings, &self.clock, logs::capture()).await;
+        self.base = running.base;
+        self.state = running.state;
+        self.stop = Some(running.stop);
+        self.served = Some(running.served);
     }
 
     /// Asks the app to stop and waits until it has.
@@ -299,6 +265,45 @@ impl TestApp {
                 .expect("app stops within 30 s")
                 .expect("serve task"),
             None => Ok(()),
+        }
+    }
+}
+
+/// An app built from `settings` on `clock` and served in the background on a loopback port.
+struct Served {
+    base: String,
+    state: AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    async fn start(settings: Settings, clock: &Arc<ManualClock>, logs: Dispatch) -> Served {
+        let shared: SharedClock = clock.clone();
+        let app = Application::build(
+            settings,
+            Overrides {
+                clock: Some(shared),
+                email: None,
+                sms: None,
+            },
+        )
+        .await
+        .expect("app builds");
+        let base = format!("http://{}", app.local_addr().expect("bound"));
+        let state = app.state().clone();
+        let (stop, rx) = tokio::sync::oneshot::channel();
+        let served = tokio::spawn(
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .with_subscriber(logs),
+        );
+        Served {
+            base,
+            state,
+            stop,
+            served,
         }
     }
 }
