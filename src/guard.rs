@@ -18,6 +18,7 @@ use governor::clock::{Clock as GovernorClock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use sqlx::AssertSqlSafe;
 
 use crate::clock::{Millis, SharedClock, duration_ms};
 use crate::config::GuardSettings;
@@ -282,10 +283,12 @@ impl Guard {
             .bind(subject)
             .execute(&mut *tx)
             .await?;
-        let row: AttemptRow = sqlx::query_as(&format!(
+        // Safe to splice: `for_update` is one of two fixed strings (PostgreSQL's row lock, or
+        // nothing on SQLite, whose write transaction already holds the lock).
+        let row: AttemptRow = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT failures, last_failure_at, locked_until FROM attempts WHERE subject = $1{}",
             self.store.for_update()
-        ))
+        )))
         .bind(subject)
         .fetch_one(&mut *tx)
         .await?;

@@ -7,11 +7,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{
-    self, Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher,
-    PasswordVerifier as _, Salt, SaltString,
-};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::password_hash::{self, CustomizedPasswordHasher, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, TryAcquireError, oneshot};
@@ -53,22 +50,22 @@ fn working_memory(blocks: usize) -> Vec<Block> {
     memory
 }
 
-/// Argon2 exactly as the argon2 crate's `PasswordHasher` does it (same PHC strings, and
-/// `verify_password` from the same blanket impl, which compares in constant time), except
-/// that the working memory comes from `working_memory`.
+/// Argon2 exactly as the argon2 crate's `CustomizedPasswordHasher` does it (same PHC strings,
+/// and `verify_password` from password-hash's blanket impl, which compares the outputs in
+/// constant time), except that the working memory comes from `working_memory`.
 struct Argon2OwnMemory;
 
-impl PasswordHasher for Argon2OwnMemory {
+impl CustomizedPasswordHasher<PasswordHash> for Argon2OwnMemory {
     type Params = Params;
 
-    fn hash_password_customized<'a>(
+    fn hash_password_customized(
         &self,
         password: &[u8],
-        algorithm: Option<Ident<'a>>,
-        version: Option<Decimal>,
+        salt: &[u8],
+        algorithm: Option<&str>,
+        version: Option<u32>,
         params: Params,
-        salt: impl Into<Salt<'a>>,
-    ) -> password_hash::Result<PasswordHash<'a>> {
+    ) -> password_hash::Result<PasswordHash> {
         let algorithm = algorithm
             .map(Algorithm::try_from)
             .transpose()?
@@ -77,34 +74,38 @@ impl PasswordHasher for Argon2OwnMemory {
             .map(Version::try_from)
             .transpose()?
             .unwrap_or_default();
-        let salt = salt.into();
-        let mut salt_bytes = [0u8; 64];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let salt = Salt::new(salt)?;
         let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut buffer = [0u8; Output::MAX_LENGTH];
+        let out = buffer
+            .get_mut(..output_len)
+            .ok_or(password_hash::Error::OutputSize)?;
         let mut memory = working_memory(params.block_count());
-        let argon2 = Argon2::new(algorithm, version, params.clone());
-        let output = Output::init_with(output_len, |out| {
-            Ok(argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut memory)?)
-        })?;
+        Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
+            password,
+            &salt,
+            out,
+            &mut memory,
+        )?;
         Ok(PasswordHash {
             algorithm: algorithm.ident(),
             version: Some(version.into()),
             params: ParamsString::try_from(&params)?,
             salt: Some(salt),
-            hash: Some(output),
+            hash: Some(Output::new(out)?),
         })
     }
 }
 
 fn hash_blocking(secret: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut OsRng);
+    let salt = crate::domain::secret::random_bytes::<{ Salt::RECOMMENDED_LENGTH }>();
     Argon2OwnMemory
         .hash_password_customized(
             secret.as_bytes(),
-            Some(Algorithm::Argon2id.ident()),
+            &salt,
+            Some(Algorithm::Argon2id.ident().as_str()),
             Some(Version::V0x13.into()),
             params(),
-            &salt,
         )
         .map(|h| h.to_string())
         .map_err(|e| HashError::Hash(e.to_string()))
@@ -381,23 +382,31 @@ mod tests {
     #[test]
     fn own_memory_hashes_exactly_as_the_argon2_crate() {
         use argon2::PasswordHasher as _;
-        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+        let salt = Salt::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
         let crate_hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
-        let theirs = crate_hasher.hash_password(b"Tr0ub4dor&3", &salt).unwrap();
+        let theirs = crate_hasher
+            .hash_password_with_salt(b"Tr0ub4dor&3", &salt)
+            .unwrap();
         let ours = Argon2OwnMemory
             .hash_password_customized(
                 b"Tr0ub4dor&3",
-                Some(Algorithm::Argon2id.ident()),
+                &salt,
+                Some(Algorithm::Argon2id.ident().as_str()),
                 Some(Version::V0x13.into()),
                 params(),
-                &salt,
             )
             .unwrap();
         assert_eq!(ours.to_string(), theirs.to_string());
+        // What argon2 0.5 (before the upgrade to 0.6) wrote for the same password and salt:
+        // stored hashes are the same strings and still verify.
+        let by_argon2_0_5 = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                             3bIrDHSLHbgIpELJwEYLId8/5VlyiPasaEPDAgV3mYg";
+        assert_eq!(ours.to_string(), by_argon2_0_5);
+        assert!(verify_blocking(by_argon2_0_5, "Tr0ub4dor&3"));
 
         let small = Params::new(8_192, 3, 1, None).unwrap();
         let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, small)
-            .hash_password(b"Tr0ub4dor&3", &salt)
+            .hash_password_with_salt(b"Tr0ub4dor&3", &salt)
             .unwrap()
             .to_string();
         assert!(verify_blocking(&older, "Tr0ub4dor&3"));

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -29,6 +30,22 @@ pub struct CapLabels {
     pub channel: String,
     /// `destination` (`twilio.max_per_destination_per_day`) or `day` (`twilio.max_per_day`).
     pub cap: String,
+}
+
+/// A family listed on /metrics (its HELP and TYPE lines) before its first series exists, as
+/// prometheus-client did up to 0.24: monitoring sees that the metric exists, and a scrape
+/// shows every name Helpline exports whatever has happened yet.
+#[derive(Debug)]
+struct Listed<M>(M);
+
+impl<M: Metric> EncodeMetric for Listed<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
 }
 
 /// Every metric Helpline exports, registered once.
@@ -54,11 +71,15 @@ impl Default for Metrics {
         let outbox_depth = Gauge::default();
         let throttled = Counter::default();
         let cap_refusals = Family::<CapLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests served", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests served",
+            Listed(requests.clone()),
+        );
         registry.register(
             "outbox_deliveries",
             "Outbox delivery attempts by channel and result",
-            deliveries.clone(),
+            Listed(deliveries.clone()),
         );
         registry.register(
             "lockouts",
@@ -79,7 +100,7 @@ impl Default for Metrics {
             "twilio_cap_refusals",
             "Texts and calls not sent because a daily cap was reached (SMS pumping and toll \
              fraud guard)",
-            cap_refusals.clone(),
+            Listed(cap_refusals.clone()),
         );
         Self {
             registry,
@@ -119,5 +140,25 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_listed_before_its_first_series() {
+        let text = Metrics::default().render();
+        for listed in [
+            "# TYPE helpline_http_requests counter",
+            "# TYPE helpline_outbox_deliveries counter",
+            "# TYPE helpline_twilio_cap_refusals counter",
+            "# TYPE helpline_lockouts counter",
+            "# TYPE helpline_outbox_depth gauge",
+        ] {
+            assert!(text.contains(listed), "{listed} in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use rand::Rng;
+use rand::RngExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -356,7 +356,7 @@ impl Worker {
         let exp = u32::try_from(tries.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
         let delay = base.saturating_mul(1i64 << exp).min(cap);
         let half = delay / 2;
-        half + rand::thread_rng().gen_range(0..=half.max(0))
+        half + rand::rng().random_range(0..=half.max(0))
     }
 
     async fn dead_letter(

@@ -3,7 +3,7 @@
 //! password typed in the wrong box), the CSRF token bound to one browser's session, and the
 //! device cookie of a browser that signed in before.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -44,7 +44,7 @@ impl Key {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
-        let mut mac = match <HmacSha256 as Mac>::new_from_slice(&self.0) {
+        let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(&self.0) {
             Ok(mac) => mac,
             // HMAC takes keys of every length.
             Err(_) => unreachable!("HMAC accepts a 32-byte key"),
@@ -71,12 +71,7 @@ pub struct Keys {
 impl Keys {
     /// Fresh random keys: for tests and throwaway databases.
     pub fn random() -> Self {
-        use rand::RngCore;
-        let k = || {
-            let mut b = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut b);
-            Key::new(b)
-        };
+        let k = || Key::new(crate::domain::secret::random_bytes());
         Self {
             identifiers: k(),
             csrf: k(),

@@ -1,14 +1,28 @@
 //! High-entropy secrets (reset tokens, session ids) from the OS CSPRNG, and the SHA-256 digests
 //! that are all the store ever keeps of them.
 
-use rand::RngCore;
-use rand::rngs::OsRng;
+use rand::Rng as _;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 use sha2::{Digest, Sha256};
+
+/// The operating system's CSPRNG. Like `OsRng` before rand 0.10 it panics if the OS cannot
+/// give randomness at all: there is no safe secret to hand out then.
+fn os_rng() -> UnwrapErr<SysRng> {
+    UnwrapErr(SysRng)
+}
+
+/// `N` fresh random bytes from the OS (keys, salts).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    os_rng().fill_bytes(&mut buf);
+    buf
+}
 
 /// A fresh random token of `bytes` bytes (at least 16, i.e. 128 bits), URL-safe hex.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes.max(16)];
-    OsRng.fill_bytes(&mut buf);
+    os_rng().fill_bytes(&mut buf);
     hex::encode(buf)
 }
 
@@ -28,8 +42,8 @@ const DIGITS: &[u8] = b"346789";
 /// lower case letter and one digit. About 44 bits: enough for a single-use secret that lives
 /// minutes behind a lockout.
 pub fn temporary_password() -> String {
-    use rand::seq::SliceRandom;
-    let mut rng = OsRng;
+    use rand::seq::IndexedRandom;
+    let mut rng = os_rng();
     let all: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
     loop {
         let mut chars: Vec<u8> = (0..8)

@@ -36,8 +36,14 @@ impl Account {
     }
 }
 
-const COLUMNS: &str = "id, contractor_id, password_hash, must_change, temporary_hash, \
-    temporary_expires_at, security_question, security_answer_hash, frozen";
+/// The columns a row is read from. A macro, not a `const`: queries built with it stay
+/// `&'static str`, which sqlx takes as safe SQL.
+macro_rules! columns {
+    () => {
+        "id, contractor_id, password_hash, must_change, temporary_hash, \
+         temporary_expires_at, security_question, security_answer_hash, frozen"
+    };
+}
 
 /// Creates an account holding a (temporary or chosen) password hash.
 pub async fn create(
@@ -74,8 +80,10 @@ pub async fn ensure(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE contractor_id = $1"
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE contractor_id = $1"
     ))
     .bind(contractor_id)
     .fetch_one(&mut **tx)
@@ -83,18 +91,24 @@ pub async fn ensure(
 }
 
 pub async fn by_id(pool: &AnyPool, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn by_contractor(
     pool: &AnyPool,
     contractor_id: ContractorId,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE contractor_id = $1"
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE contractor_id = $1"
     ))
     .bind(contractor_id)
     .fetch_optional(pool)

@@ -72,15 +72,21 @@ pub struct Contractor {
     pub updated_at: Millis,
 }
 
-const COLUMNS: &str = "id, contractor_number, license_number, business_name, contact_name, \
-                       phone, alt_phone, email, created_at, updated_at";
+/// The columns a row is read from. A macro, not a `const`: queries built with it stay
+/// `&'static str`, which sqlx takes as safe SQL.
+macro_rules! columns {
+    () => {
+        "id, contractor_number, license_number, business_name, contact_name, \
+         phone, alt_phone, email, created_at, updated_at"
+    };
+}
 
 /// Every contractor's roster fields by contractor number, with the row id: what an import
 /// compares against.
 pub async fn all_by_number(
     pool: &AnyPool,
 ) -> Result<HashMap<String, (ContractorId, RosterFields)>, sqlx::Error> {
-    let rows: Vec<Contractor> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors"))
+    let rows: Vec<Contractor> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM contractors"))
         .fetch_all(pool)
         .await?;
     Ok(rows
@@ -135,8 +141,10 @@ pub async fn update(
 }
 
 pub async fn by_number(pool: &AnyPool, number: &str) -> Result<Option<Contractor>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM contractors WHERE contractor_number = $1"
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM contractors WHERE contractor_number = $1"
     ))
     .bind(number)
     .fetch_optional(pool)
@@ -154,8 +162,10 @@ pub async fn by_phone(
     pool: &AnyPool,
     phone: &crate::domain::phone::PhoneNumber,
 ) -> Result<Vec<Contractor>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM contractors WHERE phone = $1 OR alt_phone = $1 ORDER BY id"
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM contractors WHERE phone = $1 OR alt_phone = $1 ORDER BY id"
     ))
     .bind(phone.as_str())
     .fetch_all(pool)
@@ -169,16 +179,22 @@ pub async fn by_identifier(
     column: Identifier,
     typed: &str,
 ) -> Result<Option<Contractor>, sqlx::Error> {
-    let column = match column {
-        Identifier::ContractorNumber => "contractor_number",
-        Identifier::LicenseNumber => "license_number",
+    let sql = match column {
+        Identifier::ContractorNumber => concat!(
+            "SELECT ",
+            columns!(),
+            " FROM contractors WHERE upper(contractor_number) = upper($1) ORDER BY id LIMIT 1"
+        ),
+        Identifier::LicenseNumber => concat!(
+            "SELECT ",
+            columns!(),
+            " FROM contractors WHERE upper(license_number) = upper($1) ORDER BY id LIMIT 1"
+        ),
     };
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM contractors WHERE upper({column}) = upper($1) ORDER BY id LIMIT 1"
-    ))
-    .bind(typed.trim())
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(sql)
+        .bind(typed.trim())
+        .fetch_optional(pool)
+        .await
 }
 
 /// The one contractor whose contractor number or license number, with everything but its
@@ -201,8 +217,10 @@ pub async fn by_keyed_digits(
             .collect::<Vec<_>>()
             .join("%")
     );
-    let rows: Vec<Contractor> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM contractors WHERE contractor_number LIKE $1 \
+    let rows: Vec<Contractor> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM contractors WHERE contractor_number LIKE $1 \
          OR license_number LIKE $1 ORDER BY id LIMIT 50"
     ))
     .bind(pattern)
@@ -253,10 +271,14 @@ pub async fn language(pool: &AnyPool, id: ContractorId) -> Result<Option<String>
 }
 
 pub async fn by_id(pool: &AnyPool, id: ContractorId) -> Result<Option<Contractor>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM contractors WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM contractors WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Which roster field a typed identifier is matched against.

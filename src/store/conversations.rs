@@ -18,8 +18,14 @@ use crate::domain::conversation::{Checks, Conversation, ConversationKey};
 use crate::domain::ids::ContractorId;
 use crate::domain::language::Lang;
 
-const COLUMNS: &str = "id, channel, external_key, contractor_id, checks, attempts, language, \
-                       state, version, created_at, updated_at, expires_at, used_at";
+/// The columns a row is read from. A macro, not a `const`: queries built with it stay
+/// `&'static str`, which sqlx takes as safe SQL.
+macro_rules! columns {
+    () => {
+        "id, channel, external_key, contractor_id, checks, attempts, language, \
+         state, version, created_at, updated_at, expires_at, used_at"
+    };
+}
 
 /// A conversation as stored, before its text columns are parsed.
 #[derive(Debug, sqlx::FromRow)]
@@ -112,7 +118,7 @@ pub async fn open(
     expires_at: Millis,
     now: Millis,
 ) -> Result<Opened, sqlx::Error> {
-    let insert = format!(
+    let insert = concat!(
         "INSERT INTO conversations (channel, external_key, contractor_id, checks, attempts, \
          language, state, version, created_at, updated_at, expires_at, used_at) \
          VALUES ($1, $2, $3, $4, 0, $5, $6, 1, $7, $7, $8, NULL) \
@@ -122,12 +128,13 @@ pub async fn open(
          version = conversations.version + 1, created_at = excluded.created_at, \
          updated_at = excluded.updated_at, expires_at = excluded.expires_at, used_at = NULL \
          WHERE conversations.used_at IS NOT NULL OR conversations.expires_at <= $7 \
-         RETURNING {COLUMNS}"
+         RETURNING ",
+        columns!()
     );
     // A live conversation can end between the two statements; the next round then starts
     // afresh. Two rounds suffice; the third is for safety.
     for _ in 0..3 {
-        let started: Option<Row> = sqlx::query_as(&insert)
+        let started: Option<Row> = sqlx::query_as(insert)
             .bind(new.channel.as_str())
             .bind(new.key.as_str())
             .bind(new.contractor_id)
@@ -157,8 +164,10 @@ pub async fn live(
     key: &ConversationKey,
     now: Millis,
 ) -> Result<Option<Conversation>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM conversations WHERE channel = $1 AND external_key = $2 \
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM conversations WHERE channel = $1 AND external_key = $2 \
          AND used_at IS NULL AND expires_at > $3"
     ))
     .bind(channel.as_str())
@@ -188,11 +197,12 @@ pub async fn update(
     c: &Conversation,
     now: Millis,
 ) -> Result<Conversation, UpdateError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = sqlx::query_as(concat!(
         "UPDATE conversations SET contractor_id = $3, checks = $4, attempts = $5, \
          language = $6, state = $7, expires_at = $8, updated_at = $9, version = version + 1 \
          WHERE id = $1 AND version = $2 AND used_at IS NULL AND expires_at > $9 \
-         RETURNING {COLUMNS}"
+         RETURNING ",
+        columns!()
     ))
     .bind(c.id)
     .bind(c.version)
@@ -216,10 +226,11 @@ pub async fn use_up(
     key: &ConversationKey,
     now: Millis,
 ) -> Result<Option<Conversation>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = sqlx::query_as(concat!(
         "UPDATE conversations SET used_at = $3, updated_at = $3, version = version + 1 \
          WHERE channel = $1 AND external_key = $2 AND used_at IS NULL AND expires_at > $3 \
-         RETURNING {COLUMNS}"
+         RETURNING ",
+        columns!()
     ))
     .bind(channel.as_str())
     .bind(key.as_str())

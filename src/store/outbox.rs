@@ -4,7 +4,7 @@
 //! Twilio's status callbacks are recorded on the row of the sid it handed out, and only ever
 //! move it forward (see `crate::domain::delivery`).
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, AssertSqlSafe};
 
 use super::Tx;
 use crate::clock::Millis;
@@ -60,9 +60,15 @@ pub struct QueuedMessage {
     pub cap_counted_at: Option<Millis>,
 }
 
-const COLUMNS: &str = "id, channel, template, contractor_id, recipient, subject, body_text, body_html, \
-    message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, provider_id, \
-    sent_at, delivery_status, delivered_at, error_code, cap_counted_at";
+/// The columns a row is read from. A macro, not a `const`: queries built with it stay
+/// `&'static str`, which sqlx takes as safe SQL.
+macro_rules! columns {
+    () => {
+        "id, channel, template, contractor_id, recipient, subject, body_text, body_html, \
+         message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, \
+         provider_id, sent_at, delivery_status, delivered_at, error_code, cap_counted_at"
+    };
+}
 
 pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
@@ -92,13 +98,14 @@ pub async fn claim_due(
     now: Millis,
     lease_until: Millis,
 ) -> Result<Option<QueuedMessage>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(concat!(
         "UPDATE outbox SET lease_owner = $1, lease_until = $2 \
          WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
                      AND (lease_until IS NULL OR lease_until <= $3) \
                      ORDER BY next_attempt_at, id LIMIT 1) \
          AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
-         RETURNING {COLUMNS}"
+         RETURNING ",
+        columns!()
     ))
     .bind(owner)
     .bind(lease_until)
@@ -207,7 +214,7 @@ pub async fn mark_dropped(
 }
 
 pub async fn by_id(pool: &AnyPool, id: MessageId) -> Result<Option<QueuedMessage>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+    sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -298,12 +305,15 @@ pub async fn record_delivery(tx: &mut Tx, r: &DeliveryReport<'_>) -> Result<Reco
             .collect();
         format!(" OR delivery_status IN ({})", words.join(", "))
     };
-    let moved: Option<ReportedMessage> = sqlx::query_as(&format!(
+    // Safe to splice: `earlier` holds only quoted words of [a-z_-] (filtered just above), and
+    // those words are the domain's fixed status names, never a request's; every value from
+    // the report itself is bound.
+    let moved: Option<ReportedMessage> = sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE outbox SET delivery_status = $3, \
          delivered_at = COALESCE(delivered_at, $4), error_code = COALESCE($5, error_code) \
          WHERE channel = $1 AND provider_id = $2 AND (delivery_status IS NULL{earlier}) \
          RETURNING id, template, contractor_id, recipient, subject"
-    ))
+    )))
     .bind(r.channel.as_str())
     .bind(r.provider_id)
     .bind(r.status)

@@ -4,7 +4,7 @@ use helpline::audit::{self, AuditEvent, ChainBreak, VerifyError};
 use helpline::clock::Clock;
 use helpline::store::Store;
 use helpline::store::audit::AuditRow;
-use sqlx::Executor;
+use sqlx::{AssertSqlSafe, Executor};
 
 use crate::common::{TestDb, helpline, run, run_with_input, test_clock};
 use crate::portal::{GOOD, Portal, login, reset_token, temporary_password_in, text_of};
@@ -90,7 +90,12 @@ async fn tamper(db: &TestDb, store: &Store, sql: &str) {
         .execute(disable)
         .await
         .expect("disable trigger");
-    store.pool().execute(sql).await.expect("tamper");
+    // The test's own statement: the point is raw SQL, as an intruder would type it.
+    store
+        .pool()
+        .execute(AssertSqlSafe(sql))
+        .await
+        .expect("tamper");
 }
 
 #[tokio::test]
@@ -141,7 +146,12 @@ async fn a_removed_row_is_found() {
 }
 
 async fn tamper_more(store: &Store, sql: &str) {
-    store.pool().execute(sql).await.expect("tamper");
+    // As in `tamper`: the test's own raw SQL.
+    store
+        .pool()
+        .execute(AssertSqlSafe(sql))
+        .await
+        .expect("tamper");
 }
 
 #[tokio::test]

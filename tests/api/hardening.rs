@@ -534,10 +534,13 @@ async fn the_pruner_purges_expired_rows() {
     let count = |table: &'static str| {
         let pool = p.app.state.store.pool().clone();
         async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&pool)
-                .await
-                .expect("count")
+            // `table` is one of the test's own `&'static str` names.
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table}"
+            )))
+            .fetch_one(&pool)
+            .await
+            .expect("count")
         }
     };
     assert!(count("sessions").await >= 1);

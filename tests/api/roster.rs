@@ -4,7 +4,7 @@ use helpline::clock::{Clock, SharedClock};
 use helpline::domain::phone::PhoneNumber;
 use helpline::roster;
 use helpline::store::contractors;
-use sqlx::Executor;
+use sqlx::{AssertSqlSafe, Executor};
 
 use crate::common::{TestDb, helpline, run, test_clock};
 
@@ -169,14 +169,12 @@ async fn a_changed_contact_voids_pending_links_and_is_audited() {
     tx.commit().await.expect("commit");
     store
         .pool()
-        .execute(
-            format!(
-                "INSERT INTO reset_tokens (token_hash, account_id, channel, created_at, expires_at) \
-                 VALUES ('h1', {account}, 'email', {now}, {})",
-                now + 3_600_000
-            )
-            .as_str(),
-        )
+        // Numbers only, from the test itself.
+        .execute(AssertSqlSafe(format!(
+            "INSERT INTO reset_tokens (token_hash, account_id, channel, created_at, expires_at) \
+             VALUES ('h1', {account}, 'email', {now}, {})",
+            now + 3_600_000
+        )))
         .await
         .expect("token");
 

@@ -40,9 +40,10 @@ async fn sqlite_schema() -> (Columns, Indexes) {
     .expect("tables");
     let mut columns = Columns::new();
     for t in &tables {
-        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
+        // `t` is a table name read from sqlite_master just above.
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{t}')"
-        ))
+        )))
         .fetch_all(pool)
         .await
         .expect("columns");

@@ -16,7 +16,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 type HmacSha1 = Hmac<Sha1>;
@@ -35,7 +35,7 @@ fn mac_over<K: AsRef<str>, V: AsRef<str>>(
         .map(|(k, v)| (k.as_ref(), v.as_ref()))
         .collect();
     sorted.sort_unstable();
-    let mut mac = match <HmacSha1 as Mac>::new_from_slice(auth_token.as_bytes()) {
+    let mut mac = match <HmacSha1 as KeyInit>::new_from_slice(auth_token.as_bytes()) {
         Ok(mac) => mac,
         // HMAC takes keys of every length.
         Err(_) => unreachable!("HMAC accepts a key of any length"),

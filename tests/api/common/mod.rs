@@ -26,7 +26,7 @@ use helpline::app::{AppState, Application, Overrides};
 use helpline::clock::{ManualClock, SharedClock};
 use helpline::config::Settings;
 use helpline::store::Store;
-use sqlx::{Connection, Executor};
+use sqlx::{AssertSqlSafe, Connection, Executor};
 use tempfile::TempDir;
 use tracing::Dispatch;
 use tracing::instrument::WithSubscriber;
@@ -111,7 +111,8 @@ impl TestDb {
                 let mut conn = sqlx::AnyConnection::connect(&admin)
                     .await
                     .expect("HELPLINE_TEST_DATABASE_URL must reach a PostgreSQL server");
-                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                // `name` is made just above from a UUID's hex digits.
+                conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await
                     .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("database URL");
@@ -169,9 +170,10 @@ impl Drop for TestDb {
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
                         let _ = conn
-                            .execute(
-                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                            )
+                            // `name` is the UUID-made name of this test's database.
+                            .execute(AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
                             .await;
                     }
                 });
@@ -536,7 +538,8 @@ pub async fn every_stored_value(store: &Store, postgres: bool) -> Vec<(String, S
             )
         };
         let rows: Vec<Option<String>> =
-            sqlx::query_scalar(&format!("SELECT {text} FROM \"{table}\""))
+            // Table and column names come from the database's own catalogue, quoted.
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT {text} FROM \"{table}\"")))
                 .fetch_all(pool)
                 .await
                 .unwrap_or_else(|e| panic!("read {table}.{column}: {e}"));
