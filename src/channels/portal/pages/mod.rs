@@ -7,7 +7,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::web::{
@@ -160,13 +160,15 @@ struct HelpChoosePage {
 }
 
 // ---- forms (no Debug: they hold secrets) -----------------------------------------------------
+// Passwords and answers are read straight into `SecretString`: the plain text lives only in
+// the zeroized-on-drop secret from the moment the form is parsed.
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LoginForm {
     csrf: String,
     username: String,
-    password: String,
+    password: SecretString,
     remember: String,
 }
 
@@ -180,22 +182,26 @@ pub struct CsrfOnly {
 #[serde(default)]
 pub struct NewPasswordForm {
     csrf: String,
-    password: String,
-    confirm: String,
+    password: SecretString,
+    confirm: SecretString,
     question: String,
-    answer: String,
-    answer_again: String,
+    answer: SecretString,
+    answer_again: SecretString,
 }
 
 impl NewPasswordForm {
     /// Control characters and over-long values, named per field.
     fn problems(&self) -> Vec<FieldError> {
         field_problems(&[
-            ("password", &self.password, SECRET_MAX),
-            ("confirm", &self.confirm, SECRET_MAX),
+            ("password", self.password.expose_secret(), SECRET_MAX),
+            ("confirm", self.confirm.expose_secret(), SECRET_MAX),
             ("question", &self.question, FIELD_MAX),
-            ("answer", &self.answer, SECRET_MAX),
-            ("answer_again", &self.answer_again, SECRET_MAX),
+            ("answer", self.answer.expose_secret(), SECRET_MAX),
+            (
+                "answer_again",
+                self.answer_again.expose_secret(),
+                SECRET_MAX,
+            ),
         ])
     }
 
@@ -211,18 +217,18 @@ impl NewPasswordForm {
 }
 
 fn password_form(
-    password: &str,
-    confirm: &str,
+    password: &SecretString,
+    confirm: &SecretString,
     question: &str,
-    answer: &str,
-    answer_again: &str,
+    answer: &SecretString,
+    answer_again: &SecretString,
 ) -> PasswordForm {
     PasswordForm {
-        password: SecretString::from(password.to_string()),
-        confirm: SecretString::from(confirm.to_string()),
+        password: password.clone(),
+        confirm: confirm.clone(),
         question: Some(question.trim().to_string()).filter(|q| !q.is_empty()),
-        answer: SecretString::from(answer.to_string()),
-        answer_again: SecretString::from(answer_again.to_string()),
+        answer: answer.clone(),
+        answer_again: answer_again.clone(),
     }
 }
 
@@ -256,11 +262,11 @@ pub struct RegisterForm {
     email: String,
     workers_comp_policy: String,
     workers_comp_expires: String,
-    password: String,
-    confirm: String,
+    password: SecretString,
+    confirm: SecretString,
     question: String,
-    answer: String,
-    answer_again: String,
+    answer: SecretString,
+    answer_again: SecretString,
 }
 
 #[derive(Deserialize, Default)]

@@ -117,11 +117,11 @@ pub async fn register(
         ("email", &f.email, FIELD_MAX),
         ("workers_comp_policy", &f.workers_comp_policy, FIELD_MAX),
         ("workers_comp_expires", &f.workers_comp_expires, FIELD_MAX),
-        ("password", &f.password, SECRET_MAX),
-        ("confirm", &f.confirm, SECRET_MAX),
+        ("password", f.password.expose_secret(), SECRET_MAX),
+        ("confirm", f.confirm.expose_secret(), SECRET_MAX),
         ("question", &f.question, FIELD_MAX),
-        ("answer", &f.answer, SECRET_MAX),
-        ("answer_again", &f.answer_again, SECRET_MAX),
+        ("answer", f.answer.expose_secret(), SECRET_MAX),
+        ("answer_again", f.answer_again.expose_secret(), SECRET_MAX),
     ]);
     let registration = RegistrationForm {
         license_number: f.license_number.clone(),

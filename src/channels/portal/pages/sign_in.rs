@@ -48,19 +48,18 @@ pub async fn login(
     let f = form_or_answer!(v, st, form);
     let problems = field_problems(&[
         ("username", &f.username, FIELD_MAX),
-        ("password", &f.password, SECRET_MAX),
+        ("password", f.password.expose_secret(), SECRET_MAX),
     ]);
     if !problems.is_empty() {
         let errs = Errors::from_codes(v.tr, &problems);
         return Ok(login_form_with(v, &st, errs, &f.username));
     }
     let device = v.cookie(DEVICE);
-    let password = SecretString::from(f.password);
     let outcome = st
         .recovery_in(v.lang)
         .login(LoginAttempt {
             typed: &f.username,
-            password: &password,
+            password: &f.password,
             source: &Source::Ip(v.ip),
             device: device.as_deref(),
         })
