@@ -40,7 +40,8 @@ impl Lang {
         Lang::from_code(code).unwrap_or_default()
     }
 
-    /// The first supported language of an Accept-Language header, by quality.
+    /// The first supported language of an Accept-Language header, by quality. `q=0` means
+    /// "not acceptable" (RFC 9110, 12.4.2): such a language is never chosen.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.split(',') {
@@ -50,6 +51,9 @@ impl Lang {
                 .find_map(|b| b.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
+            if q.is_nan() || q <= 0.0 {
+                continue; // refused, or no readable preference
+            }
             if let Some(lang) = Lang::from_code(tag)
                 && best.is_none_or(|(bq, _)| q > bq)
             {
@@ -110,6 +114,20 @@ mod tests {
             Some(Lang::Es)
         );
         assert_eq!(Lang::from_accept_language("de"), None);
+    }
+
+    #[test]
+    fn q_zero_means_not_acceptable() {
+        assert_eq!(
+            Lang::from_accept_language("es;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language("es;q=0.0, de"), None);
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.000,es;q=0.001"),
+            Some(Lang::Es)
+        );
+        assert_eq!(Lang::from_accept_language("es; q=0"), None);
         assert_eq!(Lang::from_accept_language(""), None);
     }
 }

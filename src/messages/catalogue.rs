@@ -1,11 +1,13 @@
 //! The shared language catalogue: every short text a channel shows or says (the portal's
 //! pages and field errors today; the phone line's prompts and the staff queue's words use the
 //! same catalogue), in English and Spanish, from `templates/messages/{en,es}/catalogue.toml`
-//! (compiled in). Longer messages (emails, texts) are askama templates beside it. A unit test
-//! fails when a key exists in one language only.
+//! (compiled in). Longer messages (emails, texts) are askama templates beside it. Unit tests
+//! fail when a key exists in one language only, or when a page template uses a key that no
+//! language has; should one slip through anyway, the reader gets the English text (or nothing),
+//! never the key's name, and the log says which key once.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use crate::domain::language::Lang;
 
@@ -74,9 +76,16 @@ impl Catalog {
         self.lang
     }
 
-    /// The text for `key`, or the key itself in brackets (tests look for those).
-    pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
-        self.texts.get(key).map_or(key, String::as_str)
+    /// The text for `key`. A key this language lacks gets the English text, and a key no
+    /// language has gets nothing: never the key's name, which means nothing to a contractor.
+    /// Either is logged once per key and language.
+    pub fn t(&self, key: &str) -> &str {
+        if let Some(text) = self.texts.get(key) {
+            return text;
+        }
+        let english = Catalog::get(Lang::En).texts.get(key);
+        missing(self.lang, key, english.is_some());
+        english.map_or("", String::as_str)
     }
 
     /// The text for `key`, if this language has one.
@@ -84,16 +93,40 @@ impl Catalog {
         self.texts.get(key).map(String::as_str)
     }
 
-    /// The sentence for a field error code.
+    /// The sentence for a field error code (as `t`, when a language lacks it).
     pub fn error(&self, code: &str) -> String {
-        self.texts
-            .get(&format!("err_{code}"))
-            .cloned()
-            .unwrap_or_else(|| code.to_string())
+        self.t(&format!("err_{code}")).to_string()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.texts.keys().map(String::as_str)
+    }
+}
+
+/// Logs a missing key the first time it is asked for in `lang`. Keys come from the code, not
+/// from requests, but the memory of what was logged is capped all the same.
+fn missing(lang: Lang, key: &str, english: bool) {
+    const REMEMBERED: usize = 256;
+    static SEEN: OnceLock<Mutex<HashSet<(Lang, String)>>> = OnceLock::new();
+    let first = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .map(|mut seen| seen.len() < REMEMBERED && seen.insert((lang, key.to_string())))
+        .unwrap_or(false);
+    if first {
+        if english {
+            tracing::warn!(
+                key,
+                lang = lang.code(),
+                "catalogue key missing; showing English"
+            );
+        } else {
+            tracing::error!(
+                key,
+                lang = lang.code(),
+                "catalogue key missing in every language"
+            );
+        }
     }
 }
 
@@ -113,11 +146,126 @@ mod tests {
         );
     }
 
+    /// The keys a template names: each `.t("key")`, and each string given to a macro in the
+    /// place of a parameter that the macro passes to `.t(...)`.
+    fn keys_used_by_templates(templates: &[(String, String)]) -> BTreeSet<String> {
+        fn quoted_after<'a>(text: &'a str, opening: &str) -> Vec<&'a str> {
+            text.match_indices(opening)
+                .filter_map(|(at, _)| {
+                    let rest = &text[at + opening.len()..];
+                    Some(&rest[..rest.find('"')?])
+                })
+                .collect()
+        }
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        // (macro name, position of a parameter it looks up)
+        let mut looked_up: Vec<(String, usize)> = Vec::new();
+        for (_, text) in templates {
+            keys.extend(quoted_after(text, ".t(\"").into_iter().map(String::from));
+            for (at, _) in text.match_indices("{% macro ") {
+                let head = &text[at + "{% macro ".len()..];
+                let (Some(open), Some(close)) = (head.find('('), head.find(')')) else {
+                    continue;
+                };
+                let body = &head[..head.find("{% endmacro").unwrap_or(head.len())];
+                for (i, param) in head[open + 1..close].split(',').enumerate() {
+                    let param = param.split('=').next().unwrap_or("").trim();
+                    if body.contains(&format!(".t({param})")) {
+                        looked_up.push((head[..open].trim().to_string(), i));
+                    }
+                }
+            }
+        }
+        assert!(!looked_up.is_empty(), "the macros' lookups were not found");
+        for (_, text) in templates {
+            for (name, position) in &looked_up {
+                for (at, _) in text.match_indices(&format!("{name}(")) {
+                    let args = &text[at + name.len() + 1..];
+                    let args = &args[..args.find(") %}").unwrap_or(0)];
+                    if let Some(arg) = args.split(',').nth(*position)
+                        && let Some(key) = arg.trim().strip_prefix('"')
+                    {
+                        keys.insert(key.trim_end_matches('"').to_string());
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    fn portal_templates() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/portal");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "html") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.push((path.display().to_string(), text));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_key_a_page_template_uses_exists_in_both_languages() {
+        let keys = keys_used_by_templates(&portal_templates());
+        // The macros' arguments are found too: the field labels and a refusal's reason.
+        for expected in [
+            "sign_in",
+            "new_password",
+            "login_refused",
+            "contractor_or_license",
+        ] {
+            assert!(keys.contains(expected), "{expected} not found in {keys:?}");
+        }
+        for lang in Lang::ALL {
+            let missing: Vec<_> = keys
+                .iter()
+                .filter(|k| Catalog::get(lang).lookup(k).is_none())
+                .collect();
+            assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+        }
+    }
+
+    #[test]
+    fn the_template_scan_finds_a_key_that_is_missing() {
+        let page = r#"{% import "portal/macros.html" as m %}
+<h1>{{ p.tr.t("sign_in") }}</h1>
+{% call m::field(p, errs, "x", "no_such_label", "text", "", true, "off") %}{% endcall %}"#;
+        let macros = r#"{% macro field(p, errs, name, label, kind, value, required,
+                                        autocomplete, describedby="") %}
+<label>{{ p.tr.t(label) }}</label>{% endmacro %}"#;
+        let keys = keys_used_by_templates(&[
+            ("page".into(), page.into()),
+            ("macros".into(), macros.into()),
+        ]);
+        assert!(
+            keys.contains("sign_in") && keys.contains("no_such_label"),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_shows_english_or_nothing_never_its_name() {
+        let partial = Catalog::parse(Lang::Es, "sign_in = \"Entrar\"\n");
+        assert_eq!(partial.t("sign_in"), "Entrar");
+        let english = Catalog::get(Lang::En).t("sign_out");
+        assert!(!english.is_empty() && english != "sign_out", "{english}");
+        assert_eq!(partial.t("sign_out"), english, "falls back to English");
+        assert_eq!(partial.t("no_such_key_anywhere"), "");
+        assert_eq!(partial.error("no_such_code"), "");
+        assert_eq!(Catalog::get(Lang::Es).t("no_such_key_anywhere"), "");
+    }
+
     #[test]
     fn every_error_code_is_worded() {
         for &code in ERROR_CODES {
             for lang in [Lang::En, Lang::Es] {
-                assert_ne!(Catalog::get(lang).error(code), code, "{code} in {lang:?}");
+                let key = format!("err_{code}");
+                assert!(
+                    Catalog::get(lang).lookup(&key).is_some(),
+                    "{key} in {lang:?}"
+                );
             }
         }
     }

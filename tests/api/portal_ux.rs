@@ -289,6 +289,27 @@ async fn unknown_paths_and_wrong_methods_get_the_portal_page_in_both_languages()
     assert!(metrics.text().await.expect("body").contains("# EOF"));
 }
 
+/// `q=0` in Accept-Language says "not this one": a browser that refuses Spanish is not served
+/// Spanish, even when Spanish is the only supported language it names.
+#[tokio::test]
+async fn a_language_the_browser_refuses_is_not_chosen() {
+    let p = Portal::start().await;
+    for (header, lang) in [
+        ("es;q=0, en;q=0.5", "en"),
+        ("es-MX;q=0, fr", "en"),
+        ("en;q=0, es;q=0.2", "es"),
+    ] {
+        let mut b = p.browser();
+        b.accept_language = Some(header.into());
+        let page = b.get("/login").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains(&format!("<html lang=\"{lang}\">")),
+            "{header} -> {lang}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_refused_sign_in_keeps_the_username_and_takes_focus_to_the_reason() {
     let p = Portal::start().await;
