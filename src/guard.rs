@@ -159,12 +159,18 @@ pub struct FailureRecord {
     pub locked_until: Millis,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct AttemptRow {
     failures: i64,
     last_failure_at: Millis,
     locked_until: Millis,
 }
+
+crate::store::from_row!(AttemptRow {
+    failures,
+    last_failure_at,
+    locked_until
+});
 
 /// Rate limits and lockouts, shared by every channel.
 #[derive(Debug, Clone)]

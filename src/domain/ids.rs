@@ -2,7 +2,9 @@
 //! expected. Each is the row's integer key; it is shown (in logs, ticket references and
 //! audit details) as that number.
 
-/// Declares an id type over the row's `i64` key, stored and serialised as the bare number.
+/// Declares an id type over the row's `i64` key, stored and serialised as the bare number:
+/// to sqlx it is an `i64` (what `#[derive(sqlx::Type)] #[sqlx(transparent)]` would say, written
+/// out so sqlx's proc-macro crate is not needed).
 macro_rules! row_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
@@ -17,11 +19,51 @@ macro_rules! row_id {
             Ord,
             serde::Serialize,
             serde::Deserialize,
-            sqlx::Type,
         )]
         #[serde(transparent)]
-        #[sqlx(transparent)]
         pub struct $name(pub i64);
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            i64: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <i64 as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <i64 as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            i64: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut DB::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+            }
+
+            fn produces(&self) -> Option<DB::TypeInfo> {
+                <i64 as sqlx::Encode<'q, DB>>::produces(&self.0)
+            }
+
+            fn size_hint(&self) -> usize {
+                <i64 as sqlx::Encode<'q, DB>>::size_hint(&self.0)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            i64: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Decode<'r, DB>>::decode(value).map(Self)
+            }
+        }
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,7 +7,7 @@ use super::Tx;
 use crate::clock::Millis;
 use crate::domain::ids::{AccountId, ContractorId};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Account {
     pub id: AccountId,
     pub contractor_id: ContractorId,
@@ -19,6 +19,18 @@ pub struct Account {
     pub security_answer_hash: Option<String>,
     pub frozen: i64,
 }
+
+crate::store::from_row!(Account {
+    id,
+    contractor_id,
+    password_hash,
+    must_change,
+    temporary_hash,
+    temporary_expires_at,
+    security_question,
+    security_answer_hash,
+    frozen
+});
 
 impl Account {
     pub fn must_change(&self) -> bool {

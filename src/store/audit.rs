@@ -5,7 +5,7 @@ use sqlx::AnyPool;
 use super::Tx;
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
     pub seq: i64,
     pub at: Millis,
@@ -17,6 +17,18 @@ pub struct AuditRow {
     pub prev_hash: String,
     pub hash: String,
 }
+
+crate::store::from_row!(AuditRow {
+    seq,
+    at,
+    actor,
+    action,
+    subject,
+    channel,
+    detail,
+    prev_hash,
+    hash
+});
 
 /// Advances the head and returns the new sequence number and the previous hash. The update
 /// takes the head's row lock, so concurrent appends queue here.

@@ -12,7 +12,7 @@ use crate::domain::ids::ContractorId;
 use crate::domain::phone::PhoneNumber;
 
 /// The roster fields of one contractor, as imported (phones already E.164, email normalised).
-#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RosterFields {
     pub contractor_number: String,
     pub license_number: Option<String>,
@@ -22,6 +22,16 @@ pub struct RosterFields {
     pub alt_phone: Option<String>,
     pub email: Option<String>,
 }
+
+crate::store::from_row!(RosterFields {
+    contractor_number,
+    license_number,
+    business_name,
+    contact_name,
+    phone,
+    alt_phone,
+    email
+});
 
 impl RosterFields {
     /// The email on record, parsed (the roster stores it normalised at import).
@@ -63,13 +73,25 @@ impl RosterFields {
 }
 
 /// A contractor row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contractor {
     pub id: ContractorId,
-    #[sqlx(flatten)]
+    /// Read from the same row's columns.
     pub fields: RosterFields,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Contractor {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(Self {
+            id: row.try_get("id")?,
+            fields: RosterFields::from_row(row)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 /// The columns a row is read from. A macro, not a `const`: queries built with it stay

@@ -28,7 +28,7 @@ macro_rules! columns {
 }
 
 /// A conversation as stored, before its text columns are parsed.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Row {
     id: i64,
     channel: String,
@@ -44,6 +44,22 @@ struct Row {
     expires_at: Millis,
     used_at: Option<Millis>,
 }
+
+crate::store::from_row!(Row {
+    id,
+    channel,
+    external_key,
+    contractor_id,
+    checks,
+    attempts,
+    language,
+    state,
+    version,
+    created_at,
+    updated_at,
+    expires_at,
+    used_at
+});
 
 impl TryFrom<Row> for Conversation {
     type Error = sqlx::Error;

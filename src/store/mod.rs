@@ -3,6 +3,24 @@
 //! milliseconds for time and 0/1 for flags, which both backends read the same way. Where the
 //! two differ (write-transaction start, row locks, migrations) the difference lives here.
 
+/// `sqlx::FromRow` for a struct whose fields are named as its columns, read by name: what
+/// `#[derive(sqlx::FromRow)]` does, without sqlx's proc-macro crate (see `migrations`). The
+/// field list is checked by the compiler: a struct literal must name every field, and only
+/// fields.
+macro_rules! from_row {
+    ($name:ident { $($field:ident),* $(,)? }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $name {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use from_row;
+
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
@@ -16,16 +34,45 @@ pub mod staff;
 pub mod tickets;
 pub mod tokens;
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, SqlStr, Transaction};
 
 use crate::config::DatabaseUrl;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+/// The migrations compiled in, per backend: `migrations/{sqlite,postgres}/NNNN_name.sql`,
+/// listed by build.rs. (Not `sqlx::migrate!`: its proc-macro crate builds both database
+/// drivers a second time, for the compiler, which cost more build time than anything else
+/// it offered; see the commit that made this change.)
+mod migrations {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// A migrator as `sqlx::migrate!` makes it: the same versions, descriptions and checksums
+/// (SHA-384 of each file), so databases migrated by earlier builds are recognised.
+fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    SqlStr::from_static(sql),
+                    sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect(),
+    )
+}
+
+static SQLITE_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| migrator(migrations::SQLITE));
+static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| migrator(migrations::POSTGRES));
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,4 +192,44 @@ fn sqlite_url(url: &str) -> String {
 /// True when the error is a unique-constraint violation (both backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// build.rs embeds every file of migrations/{sqlite,postgres}, byte for byte, in version
+    /// order, named as sqlx names them.
+    #[test]
+    fn every_migration_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for (backend, embedded, migrator) in [
+            ("sqlite", migrations::SQLITE, &*SQLITE_MIGRATIONS),
+            ("postgres", migrations::POSTGRES, &*POSTGRES_MIGRATIONS),
+        ] {
+            let mut on_disk: Vec<(String, String)> = std::fs::read_dir(root.join(backend))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .map(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, std::fs::read_to_string(&p).unwrap())
+                })
+                .collect();
+            on_disk.sort();
+            assert!(on_disk.len() >= 4, "{backend}: {}", on_disk.len());
+            let named: Vec<(String, String)> = embedded
+                .iter()
+                .map(|(v, d, sql)| {
+                    (
+                        format!("{v:04}_{}.sql", d.replace(' ', "_")),
+                        sql.to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(named, on_disk, "{backend}");
+            let versions: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+            assert_eq!(versions, embedded.iter().map(|m| m.0).collect::<Vec<_>>());
+        }
+    }
 }

@@ -32,7 +32,7 @@ pub struct NewMessage {
 pub use crate::domain::channel::Channel;
 
 /// A claimed or stored message.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct QueuedMessage {
     pub id: MessageId,
     pub channel: String,
@@ -59,6 +59,29 @@ pub struct QueuedMessage {
     /// When it was counted against the daily caps on texts and calls.
     pub cap_counted_at: Option<Millis>,
 }
+
+crate::store::from_row!(QueuedMessage {
+    id,
+    channel,
+    template,
+    contractor_id,
+    recipient,
+    subject,
+    body_text,
+    body_html,
+    message_id,
+    secret_expires_at,
+    status,
+    attempts,
+    next_attempt_at,
+    last_error,
+    provider_id,
+    sent_at,
+    delivery_status,
+    delivered_at,
+    error_code,
+    cap_counted_at
+});
 
 /// The columns a row is read from. A macro, not a `const`: queries built with it stay
 /// `&'static str`, which sqlx takes as safe SQL.
@@ -266,7 +289,7 @@ pub struct DeliveryReport<'a> {
 }
 
 /// The message a report was recorded on, as it was sent.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ReportedMessage {
     pub id: MessageId,
     pub template: String,
@@ -275,6 +298,14 @@ pub struct ReportedMessage {
     /// For a call: the path of its TwiML.
     pub subject: String,
 }
+
+crate::store::from_row!(ReportedMessage {
+    id,
+    template,
+    contractor_id,
+    recipient,
+    subject
+});
 
 /// What recording a report did.
 #[derive(Debug, Clone)]

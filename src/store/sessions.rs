@@ -8,7 +8,7 @@ use super::Tx;
 use crate::clock::Millis;
 use crate::domain::ids::AccountId;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id_hash: String,
     pub account_id: Option<AccountId>,
@@ -22,6 +22,18 @@ pub struct Session {
     /// session that may make the forced change.
     pub may_change_password: i64,
 }
+
+crate::store::from_row!(Session {
+    id_hash,
+    account_id,
+    staff_id,
+    remember,
+    data,
+    created_at,
+    last_seen_at,
+    expires_at,
+    may_change_password
+});
 
 impl Session {
     pub fn may_change_password(&self) -> bool {

@@ -5,7 +5,7 @@ use sqlx::AnyPool;
 use super::Tx;
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StaffMember {
     pub id: i64,
     pub email: String,
@@ -14,6 +14,15 @@ pub struct StaffMember {
     pub password_hash: String,
     pub disabled: i64,
 }
+
+crate::store::from_row!(StaffMember {
+    id,
+    email,
+    name,
+    role,
+    password_hash,
+    disabled
+});
 
 pub async fn insert(
     tx: &mut Tx,

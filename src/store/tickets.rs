@@ -20,7 +20,7 @@ pub struct NewTicket {
     pub outbox_id: Option<MessageId>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Ticket {
     pub id: TicketId,
     pub kind: String,
@@ -33,6 +33,19 @@ pub struct Ticket {
     pub outbox_id: Option<MessageId>,
     pub created_at: Millis,
 }
+
+crate::store::from_row!(Ticket {
+    id,
+    kind,
+    status,
+    priority,
+    contractor_id,
+    channel,
+    summary,
+    detail,
+    outbox_id,
+    created_at
+});
 
 pub async fn open(tx: &mut Tx, t: &NewTicket, now: Millis) -> Result<TicketId, sqlx::Error> {
     sqlx::query_scalar(
