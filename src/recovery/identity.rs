@@ -62,11 +62,13 @@ impl Recovery<'_> {
 
     /// The verified contractor and where on record a secret may go, masked.
     pub(super) fn verified(&self, c: &Contractor) -> Verified {
-        let sms = self.st.settings.twilio.sms_enabled;
+        let twilio = &self.st.settings.twilio;
+        let phone = |on: bool| c.fields.phone.as_deref().filter(|_| on).map(mask_address);
         Verified {
             contractor_id: c.id,
             email: c.fields.email.as_deref().map(mask_address),
-            phone: c.fields.phone.as_deref().filter(|_| sms).map(mask_address),
+            phone: phone(twilio.sms_enabled),
+            callback: phone(twilio.voice_enabled),
         }
     }
 

@@ -11,6 +11,7 @@
 //!   transaction as the change that makes it, with an audit event.
 
 mod budget;
+pub mod callback;
 pub mod conversation;
 mod delivery;
 mod escalation;
@@ -173,7 +174,10 @@ pub enum Destination {
 pub struct Verified {
     pub contractor_id: ContractorId,
     pub email: Option<String>,
+    /// The mobile on record, when texts are on.
     pub phone: Option<String>,
+    /// The phone on record, when the help line can call it back.
+    pub callback: Option<String>,
 }
 
 /// A message to a contact on record, ready for the outbox.

@@ -16,6 +16,7 @@
 mod actions;
 pub mod extract;
 pub mod signature;
+mod spell;
 pub mod status;
 pub mod twiml;
 pub mod voice;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice", post(voice::incoming))
         .route("/twilio/voice/step", post(voice::step))
         .route("/twilio/voice/dialed", post(voice::dialed))
+        .route("/twilio/voice/callback", post(voice::callback))
         .route("/twilio/voice/status", post(status::voice_status))
         .route("/twilio/sms/status", post(status::sms_status))
 }
