@@ -74,6 +74,15 @@ impl Conversations {
         conversations::live(self.store.pool(), channel, key, self.clock.now_ms()).await
     }
 
+    /// The conversation under the key, used or not, until it expires.
+    pub async fn recent(
+        &self,
+        channel: Channel,
+        key: &ConversationKey,
+    ) -> Result<Option<Conversation>, sqlx::Error> {
+        conversations::recent(self.store.pool(), channel, key, self.clock.now_ms()).await
+    }
+
     /// Changes the live conversation under the key: `change` is applied to a fresh read and
     /// the result written if nobody wrote in between; otherwise it is read and `change`
     /// applied again, up to [`MAX_TRIES`] times. `change` may run several times, so it must

@@ -24,4 +24,5 @@ mod sms_out;
 mod twilio_out;
 mod twilio_status;
 mod twilio_webhooks;
+mod twiml_snapshots;
 mod voice;

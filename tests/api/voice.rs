@@ -10,20 +10,20 @@ use crate::common::webhooks::incoming_call;
 use crate::portal::{GOOD, Portal, assert_logs_clean, login, reset_token, temporary_password_in};
 
 /// A caller ID that is nobody's on record.
-const STRANGER: &str = "+17205550100";
+pub(crate) const STRANGER: &str = "+17205550100";
 /// C-1001's mobile on record, as keyed in.
-const PHONE: &str = "3036582075";
-const WRONG_PHONE: &str = "3035550000";
+pub(crate) const PHONE: &str = "3036582075";
+pub(crate) const WRONG_PHONE: &str = "3035550000";
 
 /// One call in progress: what Helpline said last, and where the next webhook goes.
-struct Call<'a> {
-    p: &'a Portal,
-    sid: String,
-    last: Page,
+pub(crate) struct Call<'a> {
+    pub(crate) p: &'a Portal,
+    pub(crate) sid: String,
+    pub(crate) last: Page,
 }
 
 impl<'a> Call<'a> {
-    async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
+    pub(crate) async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
         let mut params = incoming_call(sid, from);
         if let Some(s) = stir {
             params.push(("StirVerstat".into(), s.into()));
@@ -38,7 +38,7 @@ impl<'a> Call<'a> {
     }
 
     /// The URL the caller's next keys go to (a `<Gather>`, `<Record>` or `<Dial>` action).
-    fn action(&self) -> String {
+    pub(crate) fn action(&self) -> String {
         let body = &self.last.body;
         let at = body
             .find(" action=\"")
@@ -48,7 +48,7 @@ impl<'a> Call<'a> {
     }
 
     /// The URL Twilio goes on to after silence.
-    fn redirect(&self) -> String {
+    pub(crate) fn redirect(&self) -> String {
         let body = &self.last.body;
         let at = body
             .find("<Redirect method=\"POST\">")
@@ -57,7 +57,7 @@ impl<'a> Call<'a> {
         rest[..rest.find('<').expect("element ends")].replace("&amp;", "&")
     }
 
-    async fn post(&mut self, path: &str, extra: &[(&str, &str)]) -> &Page {
+    pub(crate) async fn post(&mut self, path: &str, extra: &[(&str, &str)]) -> &Page {
         let mut params: Vec<(&str, &str)> = vec![("CallSid", &self.sid), ("From", STRANGER)];
         params.extend_from_slice(extra);
         self.last = self.p.app.post_signed(path, &params).await;
@@ -65,18 +65,18 @@ impl<'a> Call<'a> {
         &self.last
     }
 
-    async fn press(&mut self, digits: &str) -> &Page {
+    pub(crate) async fn press(&mut self, digits: &str) -> &Page {
         let to = self.action();
         self.post(&to, &[("Digits", digits)]).await
     }
 
-    async fn silence(&mut self) -> &Page {
+    pub(crate) async fn silence(&mut self) -> &Page {
         let to = self.redirect();
         self.post(&to, &[]).await
     }
 
     /// Everything said in the last answer, as text.
-    fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         let mut out = String::new();
         let mut rest = self.last.body.as_str();
         while let Some(at) = rest.find("<Say") {
@@ -90,7 +90,7 @@ impl<'a> Call<'a> {
     }
 
     /// Language (English), main menu, the number read back and confirmed.
-    async fn identify(&mut self, number: &str) {
+    pub(crate) async fn identify(&mut self, number: &str) {
         self.press("1").await;
         assert!(self.said().contains("press 1"), "{}", self.said());
         self.press("1").await;
@@ -483,7 +483,7 @@ async fn staff_take_the_call_in_office_hours_and_a_message_after_hours() {
 
 /// What a call back said between "password is:" and the next sentence, read back into the
 /// password: "capital H, as in Hotel, small q, as in Quebec, 7. dash. …" → "Hq7-…".
-fn heard_password(said: &str, lead: &str, end: &str) -> String {
+pub(crate) fn heard_password(said: &str, lead: &str, end: &str) -> String {
     let at = said
         .find(lead)
         .unwrap_or_else(|| panic!("no password in: {said}"))
@@ -509,7 +509,7 @@ fn heard_password(said: &str, lead: &str, end: &str) -> String {
 impl<'a> Call<'a> {
     /// The call back Helpline placed (the stand-in's last call), answered on the phone on
     /// record: Twilio fetches its TwiML, signed, with the new call's sid.
-    async fn answer_call_back(p: &'a Portal, sid: &str) -> Call<'a> {
+    pub(crate) async fn answer_call_back(p: &'a Portal, sid: &str) -> Call<'a> {
         let placed = p.twilio.calls();
         let call = placed.last().expect("a call back was placed");
         assert_eq!(
@@ -685,4 +685,87 @@ async fn a_call_back_url_names_only_a_live_call_back() {
         )
         .await;
     assert!(page.body.contains("Goodbye"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_message_left_before_hanging_up_reaches_one_ticket_with_its_transcription() {
+    let p = Portal::start().await;
+    let sid = "CA00000000000000000000000000000040";
+    let mut call = Call::dial(&p, sid, STRANGER, None).await;
+    call.press("1").await;
+    call.press("2").await;
+    // No staff line here: a message, with the file and its words reported back.
+    let body = &call.last.body;
+    assert!(
+        body.contains(r#"recordingStatusCallback="/twilio/voice/recording""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"transcribe="true" transcribeCallback="/twilio/voice/transcription""#)
+            || (body.contains(r#"transcribe="true""#)
+                && body.contains(r#"transcribeCallback="/twilio/voice/transcription""#)),
+        "{body}"
+    );
+    // The caller hangs up while recording: the call ends before its ticket step ran.
+    let ended = p
+        .app
+        .post_signed(
+            "/twilio/voice/status",
+            &[("CallSid", sid), ("CallStatus", "completed")],
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let recording = [
+        ("CallSid", sid),
+        ("RecordingStatus", "completed"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.example/Recordings/RE0040",
+        ),
+    ];
+    let words = "This is Pat at Front Range, my license is 1900862, call me at 303 555 0100";
+    let transcription = [
+        ("CallSid", sid),
+        ("TranscriptionStatus", "completed"),
+        ("TranscriptionText", words),
+    ];
+    // Twilio may report each more than once, and the two in either order.
+    for _ in 0..2 {
+        let (a, b) = tokio::join!(
+            p.app.post_signed("/twilio/voice/recording", &recording),
+            p.app
+                .post_signed("/twilio/voice/transcription", &transcription)
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    }
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    let detail = &open[0].detail;
+    assert_eq!(detail.matches("RE0040").count(), 1, "{detail}");
+    assert_eq!(detail.matches(words).count(), 1, "{detail}");
+    assert!(detail.contains(STRANGER), "{detail}");
+
+    // A report for a call Helpline never had changes nothing.
+    let stray = p
+        .app
+        .post_signed(
+            "/twilio/voice/recording",
+            &[
+                ("CallSid", "CA0000000000000000000000000000beef"),
+                ("RecordingStatus", "completed"),
+                (
+                    "RecordingUrl",
+                    "https://api.twilio.example/Recordings/RE0041",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(stray.status, 200);
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_logs_clean(&["1900862", "Front Range"]);
 }

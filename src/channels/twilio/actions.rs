@@ -277,25 +277,39 @@ impl Call<'_> {
     }
 
     fn context(&self, recording: Option<String>) -> CallContext {
-        let reason = if *self.mismatches > 0 {
-            format!(
-                "the caller could not be verified ({} mismatches)",
-                self.mismatches
-            )
-        } else if self.checks.contains(Check::Phone) {
-            "a verified caller asked for staff".to_string()
-        } else {
-            "the caller asked for staff or did not answer".to_string()
-        };
-        CallContext {
-            contractor: *self.contractor,
-            callback_number: self.facts.from.clone(),
-            number_entered: self.facts.number.as_deref().map(mask_number),
-            checks: self.checks.to_string(),
-            mismatches: *self.mismatches,
-            reason,
+        context(
+            *self.contractor,
+            *self.checks,
+            *self.mismatches,
+            self.facts,
             recording,
-        }
+        )
+    }
+}
+
+/// What staff get in the call's ticket.
+pub(super) fn context(
+    contractor: Option<ContractorId>,
+    checks: Checks,
+    mismatches: u32,
+    facts: &CallFacts,
+    recording: Option<String>,
+) -> CallContext {
+    let reason = if mismatches > 0 {
+        format!("the caller could not be verified ({mismatches} mismatches)")
+    } else if checks.contains(Check::Phone) {
+        "a verified caller asked for staff".to_string()
+    } else {
+        "the caller asked for staff or did not answer".to_string()
+    };
+    CallContext {
+        contractor,
+        callback_number: facts.from.clone(),
+        number_entered: facts.number.as_deref().map(mask_number),
+        checks: checks.to_string(),
+        mismatches,
+        reason,
+        recording,
     }
 }
 

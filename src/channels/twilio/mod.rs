@@ -15,6 +15,7 @@
 
 mod actions;
 pub mod extract;
+mod recording;
 pub mod signature;
 mod spell;
 pub mod status;
@@ -39,6 +40,11 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/step", post(voice::step))
         .route("/twilio/voice/dialed", post(voice::dialed))
         .route("/twilio/voice/callback", post(voice::callback))
+        .route("/twilio/voice/recording", post(recording::recording))
+        .route(
+            "/twilio/voice/transcription",
+            post(recording::transcription),
+        )
         .route("/twilio/voice/status", post(status::voice_status))
         .route("/twilio/sms/status", post(status::sms_status))
 }

@@ -173,7 +173,7 @@ pub async fn callback(
 
 /// The conversation a webhook continues: the call back's named in the URL (`c`), else the
 /// call's own, by CallSid. `None` for a `c` that names no call back.
-fn call_key(call_sid: &str, c: Option<&str>) -> Option<ConversationKey> {
+pub(super) fn call_key(call_sid: &str, c: Option<&str>) -> Option<ConversationKey> {
     match c {
         Some(c) if is_callback_key(c) => ConversationKey::plain(c),
         Some(_) => None,
@@ -455,14 +455,19 @@ fn say(st: &AppState, prompts: &[Prompt], slots: &Slots) -> Vec<Say> {
 struct Urls {
     step: String,
     dialed: String,
+    recording: String,
+    transcription: String,
 }
 
 impl Urls {
     fn new(seq: u32, via: Option<&str>) -> Urls {
         let c = via.map(|c| format!("&c={c}")).unwrap_or_default();
+        let only_c = via.map(|c| format!("?c={c}")).unwrap_or_default();
         Urls {
             step: format!("/twilio/voice/step?n={seq}{c}"),
             dialed: format!("/twilio/voice/dialed?n={seq}{c}"),
+            recording: format!("/twilio/voice/recording{only_c}"),
+            transcription: format!("/twilio/voice/transcription{only_c}"),
         }
     }
 }
@@ -511,6 +516,8 @@ fn render(
                         Record::new()
                             .max_length(*max_seconds)
                             .action(step_url.clone())
+                            .recording_status_callback(urls.recording.clone())
+                            .transcribe_callback(urls.transcription.clone())
                             .play_beep(true),
                     )
                     // Silence: Twilio goes on to the next verb.
