@@ -16,14 +16,14 @@ const PHONE: &str = "3036582075";
 const WRONG_PHONE: &str = "3035550000";
 
 /// One call in progress: what Helpline said last, and where the next webhook goes.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     p: &'a Portal,
     sid: String,
-    last: Page,
+    pub(crate) last: Page,
 }
 
 impl<'a> Call<'a> {
-    async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
+    pub(crate) async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
         let mut params = incoming_call(sid, from);
         if let Some(s) = stir {
             params.push(("StirVerstat".into(), s.into()));
@@ -38,7 +38,7 @@ impl<'a> Call<'a> {
     }
 
     /// The URL the caller's next keys go to (a `<Gather>`, `<Record>` or `<Dial>` action).
-    fn action(&self) -> String {
+    pub(crate) fn action(&self) -> String {
         let body = &self.last.body;
         let at = body
             .find(" action=\"")
@@ -65,7 +65,7 @@ impl<'a> Call<'a> {
         &self.last
     }
 
-    async fn press(&mut self, digits: &str) -> &Page {
+    pub(crate) async fn press(&mut self, digits: &str) -> &Page {
         let to = self.action();
         self.post(&to, &[("Digits", digits)]).await
     }
@@ -76,7 +76,7 @@ impl<'a> Call<'a> {
     }
 
     /// Everything said in the last answer, as text.
-    fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         let mut out = String::new();
         let mut rest = self.last.body.as_str();
         while let Some(at) = rest.find("<Say") {
@@ -90,7 +90,7 @@ impl<'a> Call<'a> {
     }
 
     /// Language (English), main menu, the number read back and confirmed.
-    async fn identify(&mut self, number: &str) {
+    pub(crate) async fn identify(&mut self, number: &str) {
         self.press("1").await;
         assert!(self.said().contains("press 1"), "{}", self.said());
         self.press("1").await;

@@ -9,6 +9,7 @@
 //!   escaped, served as `text/xml`.
 //! - [`status`]: the status callbacks of texts and calls (`/twilio/sms/status`,
 //!   `/twilio/voice/status`).
+//! - [`voice`] (with `actions`): the phone line; [`sms`]: texts to the help line.
 //!
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
@@ -16,6 +17,7 @@
 mod actions;
 pub mod extract;
 pub mod signature;
+pub mod sms;
 mod spell;
 pub mod status;
 pub mod twiml;
@@ -40,5 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/dialed", post(voice::dialed))
         .route("/twilio/voice/callback", post(voice::callback))
         .route("/twilio/voice/status", post(status::voice_status))
+        .route("/twilio/sms", post(sms::incoming))
         .route("/twilio/sms/status", post(status::sms_status))
 }
