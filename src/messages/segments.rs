@@ -108,7 +108,8 @@ mod tests {
     fn folded_text_is_always_gsm7() {
         assert_eq!(
             gsm7_fold("lunes a sábado, 8–17 h; “miércoles” cerrado"),
-            "lunes a sabado, 8-17 h; \"miercoles\" cerrado"
+            "lunes a sabado, 8-17 h; \"miércoles\" cerrado",
+            "é is GSM-7; á is not"
         );
         assert_eq!(gsm7_fold("Señor Müller, ¿qué?"), "Señor Müller, ¿qué?");
         assert_eq!(gsm7_fold("call 😀 now"), "call ? now");

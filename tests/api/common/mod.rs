@@ -326,8 +326,8 @@ impl Drop for TestApp {
         let refused = self.state.metrics.throttled.get() + self.state.metrics.texts_throttled.get();
         if refused > 0 && !self.limiter_under_test && !std::thread::panicking() {
             panic!(
-                "the per-source limiters refused {refused} request(s) in a test that is not \
-                 about them: a refusal must come from the rule under test"
+                "the per-source limiter refused {refused} request(s) in a test that is not \
+                 about it (texts included): a refusal must come from the rule under test"
             );
         }
     }
