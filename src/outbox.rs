@@ -34,6 +34,7 @@ use crate::domain::ticket::TicketKind;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
+use crate::store::sms_opt_outs;
 use crate::store::tickets::{self, NewTicket};
 use crate::store::{Store, Tx};
 use crate::twilio::{
@@ -75,7 +76,8 @@ pub async fn queue_email(
 }
 
 /// Queues a text message in the caller's transaction. `body` is the whole text; it is kept
-/// only until the message is sent or dead-lettered, and never logged.
+/// only until the message is sent or dead-lettered, and never logged. `None` (nothing queued)
+/// when the number texted STOP: Helpline sends it no text at all until it texts START.
 pub async fn queue_sms(
     tx: &mut Tx,
     to: &PhoneNumber,
@@ -84,7 +86,11 @@ pub async fn queue_sms(
     contractor_id: Option<ContractorId>,
     secret_expires_at: Option<Millis>,
     now: Millis,
-) -> Result<MessageId, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
+    if sms_opt_outs::is_stopped(&mut **tx, to.as_str()).await? {
+        tracing::info!(to = %to.masked(), template, "not queued: the number texted STOP");
+        return Ok(None);
+    }
     queue::enqueue(
         tx,
         &NewMessage {
@@ -101,6 +107,7 @@ pub async fn queue_sms(
         now,
     )
     .await
+    .map(Some)
 }
 
 /// The `template` of a callback call (the outbox row's name for it).
@@ -162,7 +169,7 @@ pub enum Outcome {
         id: MessageId,
         ticket: TicketId,
     },
-    /// Not sent: the recipient is no longer a contact on record.
+    /// Not sent: the recipient is no longer a contact on record, or texted STOP.
     Dropped {
         id: MessageId,
     },
@@ -281,6 +288,18 @@ impl Worker {
             }
         }
         let channel = msg.channel.parse::<Channel>();
+        // The number may have texted STOP since the text was queued: it gets no text at all.
+        if matches!(channel, Ok(Channel::Sms))
+            && sms_opt_outs::is_stopped(self.store.pool(), &msg.recipient).await?
+        {
+            let reason = "dropped: the number texted STOP";
+            if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
+                return Ok(Outcome::LeaseLost { id: msg.id });
+            }
+            self.metrics.delivery(&msg.channel, "dropped");
+            tracing::info!("{reason}");
+            return Ok(Outcome::Dropped { id: msg.id });
+        }
         // Texts and calls cost money per message: counted against the caps right before they
         // go (one that cannot go, for want of a transport, is not counted).
         let via_twilio = match channel {

@@ -157,7 +157,7 @@ pub struct Words {
 /// Words the channel adapters say themselves rather than a flow's state: how a destination
 /// is introduced ("your mobile phone ending in …"), the apology when a step fails, and office
 /// hours when none are configured. Checked like every other word.
-pub const ADAPTER_WORDS: [&str; 9] = [
+pub const ADAPTER_WORDS: [&str; 11] = [
     "voice_dest_mobile",
     "voice_dest_email",
     "voice_dest_phone",
@@ -167,6 +167,8 @@ pub const ADAPTER_WORDS: [&str; 9] = [
     "voice_spell_alphabet",
     "voice_trouble",
     "voice_hours_unset",
+    "sms_trouble",
+    "sms_hours_unset",
 ];
 
 /// The words letters are spelled with, A to Z.

@@ -52,7 +52,7 @@ pub use email::{
     RESET_LINK, ResetLinkFields, SMS_UNDELIVERED, SmsUndeliveredFields, account_setup_email,
     password_changed_email, reset_link_email, sms_undelivered_email,
 };
-pub use segments::{SmsEncoding, sms_segments};
+pub use segments::{SmsEncoding, gsm7_fold, sms_segments};
 pub use sms::{
     PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
 };

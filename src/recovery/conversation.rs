@@ -1,7 +1,7 @@
 //! Conversations as the channels use them: open one under the channel's key, read it, change
 //! it safely, use it up once. Every channel keeps its state here — the phone call by its
-//! CallSid, the SMS thread by the number texting in, the email thread by its Message-ID, the
-//! kiosk visit by the digest of its cookie — so any instance can answer the next request.
+//! CallSid, a text by its MessageSid, the email thread by its Message-ID, the kiosk visit by
+//! the digest of its cookie — so any instance can answer the next request.
 //!
 //! Changes go through [`Conversations::update`]: read, apply the channel's change, write with
 //! the version read; when another request wrote first, read again and apply the change again,

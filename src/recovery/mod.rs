@@ -1,6 +1,6 @@
 //! The recovery service: the only place that decides. Verification, secrets, lockouts,
 //! escalation and the notices that follow a credential change are written once here and used
-//! by every channel (portal and kiosk now; phone, SMS and email later).
+//! by every channel (portal, kiosk, phone line and texts; email later).
 //!
 //! Rules kept here:
 //! - the guard is asked before any argon2 work, and failures are counted per contractor (or
@@ -24,10 +24,12 @@ mod registration;
 mod reset_link;
 mod sign_in;
 mod temporary_password;
+mod texts;
 
 pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use temporary_password::issue_temporary_password;
+pub use texts::TextReset;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -427,7 +429,8 @@ impl Recovery<'_> {
     }
 
     /// Queues a message to a contact on record of `contractor`, in the caller's transaction.
-    /// `secret_expires` is when a secret in it stops being worth delivering.
+    /// `secret_expires` is when a secret in it stops being worth delivering. False when
+    /// nothing was queued: a text to a number that texted STOP.
     pub(super) async fn queue_to(
         &self,
         tx: &mut Tx,
@@ -435,22 +438,22 @@ impl Recovery<'_> {
         message: Outgoing<'_>,
         secret_expires: Option<Millis>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let to = Some(contractor.id);
-        match message {
+        Ok(match message {
             Outgoing::Email { to: address, mail } => {
                 let from = &self.st.settings.mail.from;
                 queue_email(tx, from, address, mail, to, secret_expires, now).await?;
+                true
             }
             Outgoing::Sms {
                 to: phone,
                 template,
                 body,
-            } => {
-                queue_sms(tx, phone, template, body, to, secret_expires, now).await?;
-            }
-        }
-        Ok(())
+            } => queue_sms(tx, phone, template, body, to, secret_expires, now)
+                .await?
+                .is_some(),
+        })
     }
 
     /// The last step of every send of a secret, written once: queue it to the contact on
@@ -467,8 +470,14 @@ impl Recovery<'_> {
             Outgoing::Email { to, .. } => (to.masked(), format!("to {}", to.masked())),
             Outgoing::Sms { to, .. } => (to.masked(), format!("by SMS to {}", to.masked())),
         };
-        self.queue_to(&mut tx, contractor, message, Some(secret.expires), now)
-            .await?;
+        if !self
+            .queue_to(&mut tx, contractor, message, Some(secret.expires), now)
+            .await?
+        {
+            // The number texted STOP since the caller looked: nothing is issued or sent.
+            tx.rollback().await?;
+            return Ok(SendOutcome::NoDestination);
+        }
         self.audit(
             &mut tx,
             contractor,

@@ -108,7 +108,7 @@ impl Recovery<'_> {
             return Ok(None);
         }
         self.remember_language(&c).await?;
-        Ok(Some(self.verified(&c)))
+        Ok(Some(self.verified(&c).await?))
     }
 
     /// Opens a ticket for a call staff must take over (or could not take), with its context.

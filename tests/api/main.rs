@@ -20,6 +20,7 @@ mod races;
 mod roster;
 mod schema;
 mod simulate_cli;
+mod sms_in;
 mod sms_out;
 mod twilio_out;
 mod twilio_status;

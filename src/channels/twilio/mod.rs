@@ -9,6 +9,7 @@
 //!   escaped, served as `text/xml`.
 //! - [`status`]: the status callbacks of texts and calls (`/twilio/sms/status`,
 //!   `/twilio/voice/status`).
+//! - [`voice`] (with `actions`): the phone line; [`sms`]: texts to the help line.
 //!
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
@@ -17,6 +18,7 @@ mod actions;
 pub mod extract;
 mod recording;
 pub mod signature;
+pub mod sms;
 mod spell;
 pub mod status;
 pub mod twiml;
@@ -46,5 +48,6 @@ pub fn router() -> Router<AppState> {
             post(recording::transcription),
         )
         .route("/twilio/voice/status", post(status::voice_status))
+        .route("/twilio/sms", post(sms::incoming))
         .route("/twilio/sms/status", post(status::sms_status))
 }
