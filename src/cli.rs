@@ -497,6 +497,14 @@ async fn demo() -> Result<(), Failure> {
             format!(" --send-to {base}")
         }
     );
+    println!(
+        "  texts:       helpline simulate text --from 303-658-2075 --url {public_url} --auth-token {phone_token}{} \"HELP\"",
+        if public_url.as_str() == format!("{base}/") {
+            String::new()
+        } else {
+            format!(" --send-to {base}")
+        }
+    );
     println!("  health:      {base}/healthz");
     println!("  readiness:   {base}/readyz");
     println!("  metrics:     {base}/metrics");
