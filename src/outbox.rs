@@ -69,6 +69,7 @@ pub async fn queue_email(
             body_html: Some(email.html),
             message_id,
             secret_expires_at,
+            in_reply_to: email.in_reply_to,
         },
         now,
     )
@@ -103,6 +104,7 @@ pub async fn queue_sms(
             body_html: None,
             message_id: format!("sms-{}", uuid::Uuid::new_v4()),
             secret_expires_at,
+            in_reply_to: None,
         },
         now,
     )
@@ -149,6 +151,7 @@ pub async fn queue_call(
             body_html: None,
             message_id: format!("call-{}", uuid::Uuid::new_v4()),
             secret_expires_at,
+            in_reply_to: None,
         },
         now,
     )
@@ -511,6 +514,15 @@ impl Worker {
             .subject(msg.subject.clone())
             .message_id(Some(msg.message_id.clone()))
             .date(crate::clock::system_time(self.clock.now_ms()));
+        // Every message Helpline sends is automatic (RFC 3834): well-behaved auto-responders
+        // do not answer it, and Helpline's own inbound side never answers one (no loops).
+        let builder = match &msg.in_reply_to {
+            Some(id) => builder
+                .in_reply_to(id.clone())
+                .references(id.clone())
+                .header(AutoSubmitted("auto-replied")),
+            None => builder.header(AutoSubmitted("auto-generated")),
+        };
         let built = match &msg.body_html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
             None => builder.body(text),
@@ -552,6 +564,28 @@ impl Worker {
             }
             _ => self.settings.poll,
         }
+    }
+}
+
+/// The `Auto-Submitted` header (RFC 3834) of every email Helpline sends.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted(&'static str);
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        match s.trim() {
+            "auto-replied" => Ok(AutoSubmitted("auto-replied")),
+            "auto-generated" => Ok(AutoSubmitted("auto-generated")),
+            other => Err(format!("not a value Helpline sends: {other}").into()),
+        }
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.to_string())
     }
 }
 

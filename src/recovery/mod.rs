@@ -1,6 +1,6 @@
 //! The recovery service: the only place that decides. Verification, secrets, lockouts,
 //! escalation and the notices that follow a credential change are written once here and used
-//! by every channel (portal, kiosk, phone line and texts; email later).
+//! by every channel (portal, kiosk, phone line, texts and email).
 //!
 //! Rules kept here:
 //! - the guard is asked before any argon2 work, and failures are counted per contractor (or
@@ -14,6 +14,7 @@ mod budget;
 pub mod callback;
 pub mod conversation;
 mod delivery;
+mod email_in;
 mod escalation;
 mod identity;
 mod not_me;
@@ -28,6 +29,7 @@ mod texts;
 
 pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
+pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 

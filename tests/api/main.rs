@@ -7,6 +7,7 @@ mod audit;
 mod common;
 mod config_cli;
 mod conversations;
+mod email_in;
 mod floors;
 mod flows_cli;
 mod guard;
