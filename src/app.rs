@@ -120,6 +120,34 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
         .map_err(|e| StartError::Config(settings.database_problem(e)))
 }
 
+/// The recovery service alone, for a command that decides without serving (`ingest-email`):
+/// the store's server keys, a guard, a hasher, the system clock. Messages it queues wait in
+/// the outbox for the server's worker.
+pub async fn recovery_service(
+    settings: Settings,
+    store: Store,
+) -> Result<RecoveryService, StartError> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let keys = crate::store::keys::load(store.pool(), clock.now_ms()).await?;
+    let metrics: SharedMetrics = Arc::new(Metrics::default());
+    let guard = Guard::new(
+        store.clone(),
+        clock.clone(),
+        settings.guard.clone(),
+        metrics,
+        keys.clone(),
+    );
+    Ok(RecoveryService {
+        settings: Arc::new(settings),
+        store,
+        clock,
+        guard,
+        hasher: Hasher::for_this_machine(),
+        keys,
+        outbox_wake: Arc::new(Notify::new()),
+    })
+}
+
 impl Application {
     /// Connects, migrates and binds. Binding `127.0.0.1:0` picks a free port; see [`port`].
     ///
@@ -320,6 +348,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::twilio::router())
         // The portal's router brings the fallback: unknown paths get its 404 page.
         .merge(crate::channels::portal::router(&state))
+        // Every request body up to here: at most 1 MB.
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        // An email may be 10 MB: its route caps the body itself, after the token.
+        .merge(crate::channels::email_in::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -345,7 +377,6 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
         }))

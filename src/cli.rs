@@ -71,6 +71,9 @@ pub enum Command {
         #[command(subcommand)]
         command: simulate::SimulateCommand,
     },
+    /// Take one email to the help line on standard input (for a Postfix or Exim pipe). Exit
+    /// status per sysexits: 0 taken, 65 not an email or too large (bounce), 75 try later.
+    IngestEmail,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +151,8 @@ pub enum Failure {
     Config(ConfigErrors),
     Flows(FlowProblems),
     Other(String),
+    /// A chosen exit status (sysexits, for a mail server's pipe) and its reason.
+    Exit(u8, String),
 }
 
 impl From<StartError> for Failure {
@@ -205,6 +210,10 @@ pub fn main() -> ExitCode {
             eprintln!("helpline: {}", reason.lines().next().unwrap_or("failed"));
             ExitCode::from(1)
         }
+        Err(Failure::Exit(code, reason)) => {
+            eprintln!("helpline: {}", reason.lines().next().unwrap_or("failed"));
+            ExitCode::from(code)
+        }
     }
 }
 
@@ -246,6 +255,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Simulate { command } => {
             return simulate::run(command, load_settings(cli.config)?).await;
         }
+        Command::IngestEmail => return ingest_email(cli.config).await,
         _ => {}
     }
     let settings = load_settings(cli.config)?;
@@ -282,7 +292,48 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("audit log intact: {n} events");
             Ok(())
         }
-        Command::Serve | Command::Demo | Command::Flows { .. } | Command::Simulate { .. } => Ok(()),
+        Command::Serve
+        | Command::Demo
+        | Command::Flows { .. }
+        | Command::Simulate { .. }
+        | Command::IngestEmail => Ok(()),
+    }
+}
+
+/// sysexits: the input was not usable (the mail server bounces the message).
+const EX_DATAERR: u8 = 65;
+/// sysexits: try again later (the mail server keeps the message and retries).
+const EX_TEMPFAIL: u8 = 75;
+
+/// `ingest-email`: one message on standard input, taken as `POST /email/inbound` takes it.
+/// Anything but a bad message is a temporary failure, so a mail server never bounces a
+/// contractor's email for a configuration or database problem.
+async fn ingest_email(config: Option<PathBuf>) -> Result<(), Failure> {
+    use crate::channels::email_in::{MAX_EMAIL_BYTES, Refusal, take};
+    let later = |why: String| Failure::Exit(EX_TEMPFAIL, why);
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(u64::try_from(MAX_EMAIL_BYTES).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| later(format!("cannot read standard input: {e}")))?;
+    let settings = load_settings(config).map_err(|e| later(e.to_string()))?;
+    let store = app::open_store(&settings)
+        .await
+        .map_err(|e| later(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| later(StartError::Migrate(e).to_string()))?;
+    let recovery = app::recovery_service(settings, store)
+        .await
+        .map_err(|e| later(e.to_string()))?;
+    match take(&recovery, &raw).await {
+        Ok(done) => {
+            println!("{done}");
+            Ok(())
+        }
+        Err(Refusal::Unreadable(why)) => Err(Failure::Exit(EX_DATAERR, why)),
+        Err(Refusal::Failed) => Err(later("the message could not be handled now".into())),
     }
 }
 
@@ -491,6 +542,14 @@ async fn demo() -> Result<(), Failure> {
     println!("  staff login: staff@demo.example / {staff_password}");
     println!(
         "  phone line:  helpline simulate call --from 303-658-2075 --url {public_url} --auth-token {phone_token}{}",
+        if public_url.as_str() == format!("{base}/") {
+            String::new()
+        } else {
+            format!(" --send-to {base}")
+        }
+    );
+    println!(
+        "  texts:       helpline simulate text --from 303-658-2075 --url {public_url} --auth-token {phone_token}{} \"HELP\"",
         if public_url.as_str() == format!("{base}/") {
             String::new()
         } else {

@@ -1,8 +1,8 @@
 //! The guard: checked before any expensive work (argon2, writes, sends).
 //!
-//! Two layers. In front, an in-process governor limiter keyed by source (IP, calling number,
-//! sender address): a flood filter, pruned on a timer so memory stays bounded however many
-//! sources appear. Behind it, per-account failure counters in the store, shared by every
+//! Two layers. In front, in-process governor limiters keyed by source (IP, calling number,
+//! sender address; and, for texts in, the sending number): flood filters, pruned on a timer so
+//! memory stays bounded however many sources appear. Behind it, per-account failure counters in the store, shared by every
 //! channel and every instance, with Keycloak-style growing waits: after
 //! `failures_before_wait` failures the account waits `wait_increment` times the number of
 //! completed blocks of failures, capped at `max_wait`; two failures closer than
@@ -72,6 +72,15 @@ impl SourceLimiter<DefaultClock> {
     pub fn new(per_minute: u32, burst: u32) -> Self {
         Self {
             limiter: RateLimiter::keyed(quota(per_minute, burst)),
+        }
+    }
+
+    /// `per_hour` an hour after a burst of `burst` (texts come far slower than requests).
+    pub fn per_hour(per_hour: u32, burst: u32) -> Self {
+        let per_hour = NonZeroU32::new(per_hour).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst)),
         }
     }
 }
@@ -179,6 +188,8 @@ pub struct Guard {
     clock: SharedClock,
     settings: GuardSettings,
     limiter: Arc<SourceLimiter>,
+    /// Texts to the help line, per sending number (see [`Guard::allow_text`]).
+    texts: Arc<SourceLimiter>,
     metrics: SharedMetrics,
     keys: Keys,
 }
@@ -195,11 +206,16 @@ impl Guard {
             settings.per_source_per_minute,
             settings.per_source_burst,
         ));
+        let texts = Arc::new(SourceLimiter::per_hour(
+            settings.texts_per_number_per_hour,
+            settings.texts_per_number_burst,
+        ));
         Self {
             store,
             clock,
             settings,
             limiter,
+            texts,
             metrics,
             keys,
         }
@@ -210,6 +226,21 @@ impl Guard {
         let ok = self.limiter.allow(source);
         if !ok {
             self.metrics.throttled.inc();
+        }
+        ok
+    }
+
+    /// The limit on texts to the help line from one number (`From`, as Twilio gives it):
+    /// false when it sent more than `guard.texts_per_number_burst` at once or
+    /// `guard.texts_per_number_per_hour` an hour. Each answer is a text Helpline pays for, so
+    /// a number over the limit gets none (SMS pumping, or someone flooding a contractor's
+    /// phone with replies).
+    pub fn allow_text(&self, from: &str) -> bool {
+        let ok = self
+            .texts
+            .allow(&Source::CallingNumber(from.trim().to_string()));
+        if !ok {
+            self.metrics.texts_throttled.inc();
         }
         ok
     }
@@ -230,6 +261,7 @@ impl Guard {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {
                         guard.limiter.prune();
+                        guard.texts.prune();
                         if let Err(e) = guard.purge_store().await {
                             tracing::warn!(error = %e, "cannot purge expired rows");
                         }

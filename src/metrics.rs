@@ -1,5 +1,6 @@
-//! Prometheus metrics: requests, outbox depth, deliveries, lockouts, send-cap refusals. Labels are bounded (route
-//! templates, never raw paths or recipients) so the series count cannot grow with traffic.
+//! Prometheus metrics: requests, outbox depth, deliveries, lockouts, throttled requests and
+//! texts, send-cap refusals. Labels are bounded (route templates, never raw paths or
+//! recipients) so the series count cannot grow with traffic.
 
 use std::sync::Arc;
 
@@ -57,6 +58,8 @@ pub struct Metrics {
     pub lockouts: Counter,
     pub outbox_depth: Gauge,
     pub throttled: Counter,
+    /// Texts in left unanswered: their number sent too many (`Guard::allow_text`).
+    pub texts_throttled: Counter,
     pub cap_refusals: Family<CapLabels, Counter>,
 }
 
@@ -70,6 +73,7 @@ impl Default for Metrics {
         let lockouts = Counter::default();
         let outbox_depth = Gauge::default();
         let throttled = Counter::default();
+        let texts_throttled = Counter::default();
         let cap_refusals = Family::<CapLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -97,6 +101,11 @@ impl Default for Metrics {
             throttled.clone(),
         );
         registry.register(
+            "sms_throttled",
+            "Texts to the help line not answered because their number sent too many",
+            texts_throttled.clone(),
+        );
+        registry.register(
             "twilio_cap_refusals",
             "Texts and calls not sent because a daily cap was reached (SMS pumping and toll \
              fraud guard)",
@@ -109,6 +118,7 @@ impl Default for Metrics {
             lockouts,
             outbox_depth,
             throttled,
+            texts_throttled,
             cap_refusals,
         }
     }

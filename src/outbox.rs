@@ -34,6 +34,7 @@ use crate::domain::ticket::TicketKind;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
+use crate::store::sms_opt_outs;
 use crate::store::tickets::{self, NewTicket};
 use crate::store::{Store, Tx};
 use crate::twilio::{
@@ -68,6 +69,7 @@ pub async fn queue_email(
             body_html: Some(email.html),
             message_id,
             secret_expires_at,
+            in_reply_to: email.in_reply_to,
         },
         now,
     )
@@ -75,7 +77,8 @@ pub async fn queue_email(
 }
 
 /// Queues a text message in the caller's transaction. `body` is the whole text; it is kept
-/// only until the message is sent or dead-lettered, and never logged.
+/// only until the message is sent or dead-lettered, and never logged. `None` (nothing queued)
+/// when the number texted STOP: Helpline sends it no text at all until it texts START.
 pub async fn queue_sms(
     tx: &mut Tx,
     to: &PhoneNumber,
@@ -84,7 +87,11 @@ pub async fn queue_sms(
     contractor_id: Option<ContractorId>,
     secret_expires_at: Option<Millis>,
     now: Millis,
-) -> Result<MessageId, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
+    if sms_opt_outs::is_stopped(&mut **tx, to.as_str()).await? {
+        tracing::info!(to = %to.masked(), template, "not queued: the number texted STOP");
+        return Ok(None);
+    }
     queue::enqueue(
         tx,
         &NewMessage {
@@ -97,10 +104,12 @@ pub async fn queue_sms(
             body_html: None,
             message_id: format!("sms-{}", uuid::Uuid::new_v4()),
             secret_expires_at,
+            in_reply_to: None,
         },
         now,
     )
     .await
+    .map(Some)
 }
 
 /// The `template` of a callback call (the outbox row's name for it).
@@ -142,6 +151,7 @@ pub async fn queue_call(
             body_html: None,
             message_id: format!("call-{}", uuid::Uuid::new_v4()),
             secret_expires_at,
+            in_reply_to: None,
         },
         now,
     )
@@ -162,7 +172,7 @@ pub enum Outcome {
         id: MessageId,
         ticket: TicketId,
     },
-    /// Not sent: the recipient is no longer a contact on record.
+    /// Not sent: the recipient is no longer a contact on record, or texted STOP.
     Dropped {
         id: MessageId,
     },
@@ -281,6 +291,18 @@ impl Worker {
             }
         }
         let channel = msg.channel.parse::<Channel>();
+        // The number may have texted STOP since the text was queued: it gets no text at all.
+        if matches!(channel, Ok(Channel::Sms))
+            && sms_opt_outs::is_stopped(self.store.pool(), &msg.recipient).await?
+        {
+            let reason = "dropped: the number texted STOP";
+            if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
+                return Ok(Outcome::LeaseLost { id: msg.id });
+            }
+            self.metrics.delivery(&msg.channel, "dropped");
+            tracing::info!("{reason}");
+            return Ok(Outcome::Dropped { id: msg.id });
+        }
         // Texts and calls cost money per message: counted against the caps right before they
         // go (one that cannot go, for want of a transport, is not counted).
         let via_twilio = match channel {
@@ -492,6 +514,15 @@ impl Worker {
             .subject(msg.subject.clone())
             .message_id(Some(msg.message_id.clone()))
             .date(crate::clock::system_time(self.clock.now_ms()));
+        // Every message Helpline sends is automatic (RFC 3834): well-behaved auto-responders
+        // do not answer it, and Helpline's own inbound side never answers one (no loops).
+        let builder = match &msg.in_reply_to {
+            Some(id) => builder
+                .in_reply_to(id.clone())
+                .references(id.clone())
+                .header(AutoSubmitted("auto-replied")),
+            None => builder.header(AutoSubmitted("auto-generated")),
+        };
         let built = match &msg.body_html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
             None => builder.body(text),
@@ -533,6 +564,28 @@ impl Worker {
             }
             _ => self.settings.poll,
         }
+    }
+}
+
+/// The `Auto-Submitted` header (RFC 3834) of every email Helpline sends.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted(&'static str);
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        match s.trim() {
+            "auto-replied" => Ok(AutoSubmitted("auto-replied")),
+            "auto-generated" => Ok(AutoSubmitted("auto-generated")),
+            other => Err(format!("not a value Helpline sends: {other}").into()),
+        }
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.to_string())
     }
 }
 

@@ -2,5 +2,6 @@
 //! and render its answers. They decide nothing themselves.
 
 pub mod client_ip;
+pub mod email_in;
 pub mod portal;
 pub mod twilio;

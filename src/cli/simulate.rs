@@ -40,10 +40,14 @@ const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 pub enum SimulateCommand {
     /// A phone call in the terminal against a running server, signed as Twilio signs.
     Call(CallArgs),
+    /// Text messages to the help line from the terminal, signed as Twilio signs; prints the
+    /// replies.
+    Text(TextArgs),
 }
 
+/// Who calls or texts, and the line the requests go to: the options `call` and `text` share.
 #[derive(Debug, Args)]
-pub struct CallArgs {
+pub struct LineArgs {
     /// The caller's number (E.164 or any US form).
     #[arg(long, value_name = "NUMBER")]
     from: String,
@@ -61,6 +65,15 @@ pub struct CallArgs {
     /// The auth token to sign with [default: twilio.auth_token, HELPLINE_TWILIO_AUTH_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     auth_token: Option<String>,
+    /// Show every request made and how the server answered.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    #[command(flatten)]
+    line: LineArgs,
     /// The StirVerstat Twilio passes on, e.g. TN-Validation-Passed-A [default: none].
     #[arg(long, value_name = "VERSTAT")]
     stir: Option<String>,
@@ -77,14 +90,24 @@ pub struct CallArgs {
     /// Post no status callback at the end (a number configured without one).
     #[arg(long, conflicts_with = "status_callback")]
     no_status_callback: bool,
-    /// Show every request made and how the server answered.
-    #[arg(long, short)]
-    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    #[command(flatten)]
+    line: LineArgs,
+    /// The text to send, e.g. "RESET 1900862"; without it, each line typed is a text
+    /// (Ctrl-D to stop).
+    #[arg(value_name = "TEXT")]
+    text: Option<String>,
 }
 
 /// Runs the command; exits through `Err` with a one-line reason.
 pub async fn run(command: SimulateCommand, settings: Settings) -> Result<(), Failure> {
-    let SimulateCommand::Call(args) = command;
+    let args = match command {
+        SimulateCommand::Call(args) => args,
+        SimulateCommand::Text(args) => return texts(&args, &settings).await,
+    };
     let (setup, line) = prepare(&args, &settings)?;
     let mut caller: Box<dyn Caller> = match &args.script {
         Some(script) => Box::new(Script::new(script)),
@@ -96,8 +119,23 @@ pub async fn run(command: SimulateCommand, settings: Settings) -> Result<(), Fai
     Ok(())
 }
 
-/// The call's setup and the line it is made on, from the options and the settings.
-fn prepare(args: &CallArgs, settings: &Settings) -> Result<(CallSetup, Line), Failure> {
+/// Who calls or texts, which number, and the line the requests go to.
+struct Ends {
+    from: String,
+    to: String,
+    account_sid: String,
+    line: Line,
+}
+
+impl Ends {
+    /// `path` under the public URL.
+    fn at(&self, path: &str) -> Result<Url, Failure> {
+        Url::parse(&format!("{}{path}", self.line.public_prefix)).map_err(other)
+    }
+}
+
+/// The numbers and the line, from the shared options and the settings.
+fn ends(args: &LineArgs, settings: &Settings) -> Result<Ends, Failure> {
     let number = |flag: &str, text: &str| {
         PhoneNumber::parse(text)
             .map(|p| p.to_string())
@@ -114,13 +152,6 @@ fn prepare(args: &CallArgs, settings: &Settings) -> Result<(CallSetup, Line), Fa
         None => settings.public_url.clone(),
     };
     let prefix = url_prefix(&public);
-    let at = |path: &str| Url::parse(&format!("{prefix}{path}")).map_err(other);
-    let status_callback = match (&args.status_callback, args.no_status_callback) {
-        (_, true) => None,
-        (None, false) => Some(at("/twilio/voice/status")?),
-        (Some(s), false) if s.starts_with('/') => Some(at(s)?),
-        (Some(s), false) => Some(http_url("--status-callback", s)?),
-    };
     let token = match (&args.auth_token, &settings.twilio.auth_token) {
         (Some(t), _) => t.clone(),
         (None, Some(t)) => t.expose_secret().to_string(),
@@ -142,33 +173,99 @@ fn prepare(args: &CallArgs, settings: &Settings) -> Result<(CallSetup, Line), Fa
         .user_agent("TwilioProxy/1.1 (helpline simulate)")
         .build()
         .map_err(other)?;
-    let setup = CallSetup {
-        call_sid: call::sid("CA"),
+    Ok(Ends {
+        from,
+        to,
         account_sid: settings
             .twilio
             .account_sid
             .clone()
             .unwrap_or_else(|| DEMO_ACCOUNT.into()),
-        from,
-        to,
+        line: Line {
+            client,
+            token,
+            public_prefix: prefix,
+            send_to,
+            verbose: args.verbose,
+        },
+    })
+}
+
+/// The call's setup and the line it is made on, from the options and the settings.
+fn prepare(args: &CallArgs, settings: &Settings) -> Result<(CallSetup, Line), Failure> {
+    let ends = ends(&args.line, settings)?;
+    let status_callback = match (&args.status_callback, args.no_status_callback) {
+        (_, true) => None,
+        (None, false) => Some(ends.at("/twilio/voice/status")?),
+        (Some(s), false) if s.starts_with('/') => Some(ends.at(s)?),
+        (Some(s), false) => Some(http_url("--status-callback", s)?),
+    };
+    let setup = CallSetup {
+        call_sid: call::sid("CA"),
+        account_sid: ends.account_sid.clone(),
+        from: ends.from.clone(),
+        to: ends.to.clone(),
         stir_verstat: args
             .stir
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string),
-        voice_url: at("/twilio/voice")?,
+        voice_url: ends.at("/twilio/voice")?,
         status_callback,
         dial_answers: args.dial_answers,
     };
-    let line = Line {
-        client,
-        token,
-        public_prefix: prefix,
-        send_to,
-        verbose: args.verbose,
+    Ok((setup, ends.line))
+}
+
+/// `simulate text`: each text posted to `/twilio/sms` as Twilio posts an incoming message,
+/// and the reply printed (`💬`), or that none came.
+async fn texts(args: &TextArgs, settings: &Settings) -> Result<(), Failure> {
+    let ends = ends(&args.line, settings)?;
+    let url = ends.at("/twilio/sms")?;
+    let mut out = std::io::stdout();
+    let send = async |text: &str, out: &mut std::io::Stdout| -> Result<(), Failure> {
+        show(out, &format!("📱 {} texts {}: {text}", ends.from, ends.to))?;
+        let sid = call::sid("SM");
+        let request = Request {
+            method: Method::Post,
+            url: url.clone(),
+            params: [
+                ("MessageSid", sid.as_str()),
+                ("SmsSid", sid.as_str()),
+                ("AccountSid", &ends.account_sid),
+                ("From", &ends.from),
+                ("To", &ends.to),
+                ("Body", text),
+                ("NumMedia", "0"),
+                ("NumSegments", "1"),
+                ("ApiVersion", "2010-04-01"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        };
+        let body = ends.line.send(&request, out).await?;
+        let replies = twiml::messages(&body).map_err(|e| other(format!("the reply: {e}")))?;
+        if replies.is_empty() {
+            show(out, "   (no reply)")?;
+        }
+        for reply in replies {
+            show(out, &format!("💬 {reply}"))?;
+        }
+        Ok(())
     };
-    Ok((setup, line))
+    match &args.text {
+        Some(text) => send(text, &mut out).await,
+        None => {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let line = line.map_err(other)?;
+                send(line.trim_end(), &mut out).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn http_url(flag: &str, text: &str) -> Result<Url, Failure> {

@@ -1,5 +1,6 @@
 //! Limits on guessing: the per-account waits (Keycloak-style, shared by every channel and
-//! instance) and the per-source flood filter. File only; no variables.
+//! instance), the per-source flood filter and the per-number limit on texts in. File only;
+//! no variables.
 
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ pub struct GuardSettings {
     /// Requests per minute allowed from one source (IP, calling number, sender address).
     pub per_source_per_minute: u32,
     pub per_source_burst: u32,
+    /// Texts to the help line answered per hour from one number, after a burst of
+    /// `texts_per_number_burst`; past that a text is not answered at all.
+    pub texts_per_number_per_hour: u32,
+    pub texts_per_number_burst: u32,
 }
 
 impl Default for GuardSettings {
@@ -36,6 +41,8 @@ impl Default for GuardSettings {
             reset_after: Duration::from_secs(12 * 60 * 60),
             per_source_per_minute: 30,
             per_source_burst: 10,
+            texts_per_number_per_hour: 20,
+            texts_per_number_burst: 5,
         }
     }
 }
@@ -52,6 +59,8 @@ pub(super) struct RawGuard {
     reset_after_seconds: Option<u64>,
     per_source_per_minute: Option<u32>,
     per_source_burst: Option<u32>,
+    texts_per_number_per_hour: Option<u32>,
+    texts_per_number_burst: Option<u32>,
 }
 
 pub(super) fn read(c: &mut Layers<'_>, g: RawGuard) -> GuardSettings {
@@ -68,6 +77,10 @@ pub(super) fn read(c: &mut Layers<'_>, g: RawGuard) -> GuardSettings {
         reset_after: secs(g.reset_after_seconds, d.reset_after),
         per_source_per_minute: g.per_source_per_minute.unwrap_or(d.per_source_per_minute),
         per_source_burst: g.per_source_burst.unwrap_or(d.per_source_burst),
+        texts_per_number_per_hour: g
+            .texts_per_number_per_hour
+            .unwrap_or(d.texts_per_number_per_hour),
+        texts_per_number_burst: g.texts_per_number_burst.unwrap_or(d.texts_per_number_burst),
     };
     if guard.failures_before_wait == 0 {
         c.problem("guard.failures_before_wait", "must be at least 1");
@@ -76,6 +89,12 @@ pub(super) fn read(c: &mut Layers<'_>, g: RawGuard) -> GuardSettings {
         c.problem(
             "guard.per_source_per_minute",
             "the per-source rate and burst must be at least 1",
+        );
+    }
+    if guard.texts_per_number_per_hour == 0 || guard.texts_per_number_burst == 0 {
+        c.problem(
+            "guard.texts_per_number_per_hour",
+            "the per-number rate and burst of texts must be at least 1",
         );
     }
     guard
@@ -89,23 +108,30 @@ mod tests {
     #[test]
     fn units_follow_the_key_names_and_zero_is_refused() {
         let s = load_toml(
-            "[guard]\nmax_wait_seconds = 5\nquick_failure_ms = 250\nper_source_burst = 2\n",
+            "[guard]\nmax_wait_seconds = 5\nquick_failure_ms = 250\nper_source_burst = 2\n\
+             texts_per_number_burst = 3\n",
             &[],
         )
         .unwrap();
         assert_eq!(s.guard.max_wait, Duration::from_secs(5));
         assert_eq!(s.guard.quick_failure, Duration::from_millis(250));
         assert_eq!(s.guard.per_source_burst, 2);
+        assert_eq!(s.guard.texts_per_number_burst, 3);
+        assert_eq!(s.guard.texts_per_number_per_hour, 20);
         assert_eq!(s.guard.failures_before_wait, 3);
         let errs = load_toml(
-            "[guard]\nfailures_before_wait = 0\nper_source_burst = 0\n",
+            "[guard]\nfailures_before_wait = 0\nper_source_burst = 0\ntexts_per_number_per_hour = 0\n",
             &[],
         )
         .unwrap_err();
         let keys: Vec<_> = errs.0.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["guard.failures_before_wait", "guard.per_source_per_minute"]
+            [
+                "guard.failures_before_wait",
+                "guard.per_source_per_minute",
+                "guard.texts_per_number_per_hour"
+            ]
         );
     }
 }

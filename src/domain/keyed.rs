@@ -35,6 +35,12 @@ impl Key {
         hex::encode(self.mac(parts).finalize().into_bytes())
     }
 
+    /// The keyed hash of `parts` as bytes: uniformly random to whoever lacks the key, the
+    /// same every time for the same parts.
+    pub fn block(&self, parts: &[&[u8]]) -> [u8; 32] {
+        self.mac(parts).finalize().into_bytes().into()
+    }
+
     /// True when `tag` is the keyed hash of `parts`, compared in constant time.
     pub fn verify(&self, parts: &[&[u8]], tag: &str) -> bool {
         match hex::decode(tag) {
@@ -66,6 +72,9 @@ pub struct Keys {
     pub csrf: Key,
     /// Signs device cookies.
     pub devices: Key,
+    /// Derives the temporary password a call back reads, so "press 1 to hear it again" needs
+    /// no copy of it in the store.
+    pub callbacks: Key,
 }
 
 impl Keys {
@@ -76,6 +85,7 @@ impl Keys {
             identifiers: k(),
             csrf: k(),
             devices: k(),
+            callbacks: k(),
         }
     }
 }

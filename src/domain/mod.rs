@@ -5,6 +5,7 @@ pub mod contact;
 pub mod conversation;
 pub mod delivery;
 pub mod email;
+pub mod email_in;
 pub mod ids;
 pub mod keyed;
 pub mod language;

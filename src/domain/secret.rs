@@ -42,19 +42,37 @@ const DIGITS: &[u8] = b"346789";
 /// lower case letter and one digit. About 44 bits: enough for a single-use secret that lives
 /// minutes behind a lockout.
 pub fn temporary_password() -> String {
-    use rand::seq::IndexedRandom;
-    let mut rng = os_rng();
+    temporary_password_from(|_| random_bytes())
+}
+
+/// A temporary password drawn from `blocks`, uniformly random bytes: block 0, then 1, … as
+/// long as needed. With the OS's random bytes it is [`temporary_password`]; with a keyed
+/// hash's output it is the same password each time the same key and name are given, which is
+/// how a call back can read its password again without the password being stored.
+pub fn temporary_password_from(mut blocks: impl FnMut(u32) -> [u8; 32]) -> String {
     let all: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
+    // Bytes at or above the largest multiple of the alphabet's size are skipped, so every
+    // character is equally likely.
+    let limit = (256 / all.len() * all.len()) as u8;
+    let has = |set: &[u8], cs: &[u8]| cs.iter().any(|c| set.contains(c));
+    let mut chars = Vec::with_capacity(9);
+    let mut n = 0u32;
     loop {
-        let mut chars: Vec<u8> = (0..8)
-            .map(|_| *all.choose(&mut rng).unwrap_or(&b'x'))
-            .collect();
-        let has = |set: &[u8], cs: &[u8]| cs.iter().any(|c| set.contains(c));
-        if !(has(UPPER, &chars) && has(LOWER, &chars) && has(DIGITS, &chars)) {
-            continue;
+        for b in blocks(n) {
+            if b >= limit {
+                continue;
+            }
+            chars.push(all[usize::from(b) % all.len()]);
+            if chars.len() < 8 {
+                continue;
+            }
+            if has(UPPER, &chars) && has(LOWER, &chars) && has(DIGITS, &chars) {
+                chars.insert(4, b'-');
+                return String::from_utf8_lossy(&chars).into_owned();
+            }
+            chars.clear();
         }
-        chars.insert(4, b'-');
-        return String::from_utf8_lossy(&chars).into_owned();
+        n = n.wrapping_add(1);
     }
 }
 
@@ -70,6 +88,30 @@ mod tests {
             assert!(crate::domain::password::broken_rules(&p).is_empty(), "{p}");
             assert!(!p.chars().any(|c| "0Oo1lI5S2Z".contains(c)), "{p}");
         }
+    }
+
+    #[test]
+    fn the_same_blocks_give_the_same_password_and_other_blocks_another() {
+        let keyed = |seed: u8| move |n: u32| token_digest_bytes(&[seed, n as u8]);
+        let a = temporary_password_from(keyed(1));
+        assert_eq!(a, temporary_password_from(keyed(1)));
+        assert_ne!(a, temporary_password_from(keyed(2)));
+        assert!(crate::domain::password::broken_rules(&a).is_empty(), "{a}");
+        // Blocks without a single usable byte are skipped, not looped on forever.
+        let mut calls = 0;
+        let p = temporary_password_from(|n| {
+            calls += 1;
+            if n < 3 {
+                [255; 32]
+            } else {
+                token_digest_bytes(&[n as u8])
+            }
+        });
+        assert!(calls >= 4 && p.len() == 9, "{p}");
+    }
+
+    fn token_digest_bytes(data: &[u8]) -> [u8; 32] {
+        Sha256::digest(data).into()
     }
 
     #[test]

@@ -20,6 +20,12 @@ pub enum TicketKind {
     /// A text or call was not sent: the daily cap on texts and calls (to one number, or in
     /// all) was reached. Several at once may mean someone is pumping the line.
     SendCapReached,
+    /// An email to the help line bounced back for an address on record: staff fix the
+    /// contact (the contractor cannot get reset links or notices there).
+    EmailBounced,
+    /// A person emailed the help line: a question, or a reset request from an address that is
+    /// not the one on record. Staff read it and answer.
+    EmailReceived,
 }
 
 /// How soon staff should look.
@@ -30,7 +36,7 @@ pub enum Priority {
 }
 
 impl TicketKind {
-    pub const ALL: [TicketKind; 7] = [
+    pub const ALL: [TicketKind; 9] = [
         TicketKind::Registration,
         TicketKind::NotMe,
         TicketKind::Undeliverable,
@@ -38,6 +44,8 @@ impl TicketKind {
         TicketKind::SmsUndelivered,
         TicketKind::CallbackUnanswered,
         TicketKind::SendCapReached,
+        TicketKind::EmailBounced,
+        TicketKind::EmailReceived,
     ];
 
     /// The stored name.
@@ -50,6 +58,8 @@ impl TicketKind {
             TicketKind::SmsUndelivered => "sms_undelivered",
             TicketKind::CallbackUnanswered => "callback_unanswered",
             TicketKind::SendCapReached => "send_cap_reached",
+            TicketKind::EmailBounced => "email_bounced",
+            TicketKind::EmailReceived => "email_received",
         }
     }
 
@@ -69,7 +79,9 @@ impl TicketKind {
             | TicketKind::PhoneCall
             | TicketKind::SmsUndelivered
             | TicketKind::CallbackUnanswered
-            | TicketKind::SendCapReached => Priority::Normal,
+            | TicketKind::SendCapReached
+            | TicketKind::EmailBounced
+            | TicketKind::EmailReceived => Priority::Normal,
         }
     }
 }

@@ -146,7 +146,6 @@ impl Action {
         use ActionOutcome as O;
         match self {
             Action::RememberNumber
-            | Action::ReadSecret
             | Action::Ticket
             | Action::SmsHelp
             | Action::SmsStop
@@ -155,6 +154,8 @@ impl Action {
             Action::VerifyPhone => &[O::Verified, O::Refused],
             Action::SendSms | Action::SendEmail => &[O::Sent, O::NotSent],
             Action::Callback => &[O::Placed, O::NotSent],
+            // Not sent: the call back is no longer live or the account was frozen meanwhile.
+            Action::ReadSecret => &[O::Ok, O::NotSent],
             Action::Escalate => &[O::Dial, O::Record],
             Action::DialStaff => &[O::Answered, O::NoAnswer],
             Action::SmsReset => &[O::Sent, O::NotSent, O::Refused],

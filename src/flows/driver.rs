@@ -280,6 +280,16 @@ impl Flow {
         self.enter(target, cursor.clone(), Vec::new(), None, on_record)
     }
 
+    /// The question the cursor's state is waiting on, asked again as it was: for a webhook
+    /// that must be answered again when its first answer was not kept (it read a secret).
+    pub fn ask_again(&self, cursor: &Cursor, on_record: OnRecord) -> Result<Next, DriverError> {
+        let state = self.state(&cursor.state)?;
+        if matches!(state.input, Input::None) || state.end {
+            return Err(DriverError::NotWaiting(cursor.state.clone()));
+        }
+        Ok(wait(state, cursor, on_record, cursor.tries))
+    }
+
     fn state(&self, name: &str) -> Result<&State, DriverError> {
         self.states
             .get(name)

@@ -30,7 +30,7 @@ pub use check::{MAX_DIGITS, MAX_RETRIES, Problem};
 pub use classify::MAX_TEXT;
 pub use driver::{Arrived, Cursor, DriverError, Expect, Next, OnRecord, Prompt, Step};
 pub use model::{Contact, DigitString, Flow, Input, Keywords, Menu, State};
-pub use words::{ADAPTER_WORDS, Slot, Slots, Words, fill, slots_in};
+pub use words::{ADAPTER_WORDS, SPELLING_ALPHABET, Slot, Slots, Words, fill, slots_in};
 
 /// Which of the two flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -31,10 +31,14 @@ pub enum Slot {
     OfficeHours,
     /// The help line's own phone number.
     LineNumber,
+    /// Spelling a secret aloud (`voice_spell_…` only): one letter of it, and its word in the
+    /// spelling alphabet.
+    Letter,
+    Word,
 }
 
 impl Slot {
-    pub const ALL: [Slot; 7] = [
+    pub const ALL: [Slot; 9] = [
         Slot::City,
         Slot::Digits,
         Slot::Destination,
@@ -42,6 +46,8 @@ impl Slot {
         Slot::Secret,
         Slot::OfficeHours,
         Slot::LineNumber,
+        Slot::Letter,
+        Slot::Word,
     ];
 
     /// The name written between braces.
@@ -54,6 +60,8 @@ impl Slot {
             Slot::Secret => "secret",
             Slot::OfficeHours => "office_hours",
             Slot::LineNumber => "line_number",
+            Slot::Letter => "letter",
+            Slot::Word => "word",
         }
     }
 
@@ -149,12 +157,22 @@ pub struct Words {
 /// Words the channel adapters say themselves rather than a flow's state: how a destination
 /// is introduced ("your mobile phone ending in …"), the apology when a step fails, and office
 /// hours when none are configured. Checked like every other word.
-pub const ADAPTER_WORDS: [&str; 4] = [
+pub const ADAPTER_WORDS: [&str; 11] = [
     "voice_dest_mobile",
     "voice_dest_email",
+    "voice_dest_phone",
+    "voice_spell_upper",
+    "voice_spell_lower",
+    "voice_spell_dash",
+    "voice_spell_alphabet",
     "voice_trouble",
     "voice_hours_unset",
+    "sms_trouble",
+    "sms_hours_unset",
 ];
+
+/// The words letters are spelled with, A to Z.
+pub const SPELLING_ALPHABET: &str = "voice_spell_alphabet";
 
 /// Only keys with these prefixes belong to the phone line.
 pub const PREFIXES: [&str; 2] = ["voice_", "sms_"];
@@ -299,6 +317,11 @@ fn text_mistakes(key: &str, text: &str) -> Vec<String> {
         .filter(|name| Slot::from_name(name).is_none())
         .map(|name| format!("'{key}' uses unknown slot {{{name}}}"))
         .collect();
+    if key == SPELLING_ALPHABET && text.split_whitespace().count() != 26 {
+        out.push(format!(
+            "'{key}' must be 26 words, one for each letter from A to Z"
+        ));
+    }
     if key.starts_with("voice_") && (text.contains('<') || text.contains('>')) {
         out.push(format!(
             "'{key}' is spoken and must be plain words, without markup"

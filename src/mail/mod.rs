@@ -13,6 +13,9 @@ pub struct ComposedEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The Message-ID (`<…>`, checked by `domain::email_in::MessageId`) of the email this one
+    /// answers: it is sent with In-Reply-To, References and `Auto-Submitted: auto-replied`.
+    pub in_reply_to: Option<String>,
 }
 
 /// Checks that a lettre SMTP URL parses, without echoing it (it may hold a password).

@@ -14,6 +14,10 @@ pub const PASSWORD_CHANGED: &str = "password_changed";
 pub const ACCOUNT_SETUP: &str = "account_setup";
 /// `template` name of the notice that a texted temporary password did not arrive.
 pub const SMS_UNDELIVERED: &str = "sms_undelivered";
+/// `template` name of the answer to an emailed reset request that sent no link itself.
+pub const RESET_REQUEST_RECEIVED: &str = "reset_request_received";
+/// `template` name of the acknowledgment of an email to the help line.
+pub const EMAIL_RECEIVED: &str = "email_received";
 
 /// How a password came to be changed, worded per language by `email/how_changed.txt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +136,47 @@ message_fields! {
     }
 }
 
+message_fields! {
+    /// The answer to "RESET n" by email when no link went with it (a sender not on record, an
+    /// unknown number, a link sent too recently): the same words whatever the reason.
+    #[derive(Debug, Clone, Copy)]
+    pub struct ResetRequestReceivedFields<'a> {
+        pub city: &'a str,
+        /// How long a reset link works.
+        pub minutes: u64,
+        /// The portal's "Forgot password" page.
+        pub forgot_link: &'a str,
+    }
+    templates {
+        ResetRequestReceivedSubjectEn = "messages/en/email/reset_request_received.subject.txt",
+        ResetRequestReceivedTextEn = "messages/en/email/reset_request_received.txt",
+        ResetRequestReceivedHtmlEn = "messages/en/email/reset_request_received.html",
+        ResetRequestReceivedSubjectEs = "messages/es/email/reset_request_received.subject.txt",
+        ResetRequestReceivedTextEs = "messages/es/email/reset_request_received.txt",
+        ResetRequestReceivedHtmlEs = "messages/es/email/reset_request_received.html",
+    }
+}
+
+message_fields! {
+    /// The acknowledgment of an email to the help line that staff will answer.
+    #[derive(Debug, Clone, Copy)]
+    pub struct EmailReceivedFields<'a> {
+        pub city: &'a str,
+        /// The portal's "Forgot password" page.
+        pub forgot_link: &'a str,
+        /// When staff answer, when configured.
+        pub office_hours: Option<&'a str>,
+    }
+    templates {
+        EmailReceivedSubjectEn = "messages/en/email/email_received.subject.txt",
+        EmailReceivedTextEn = "messages/en/email/email_received.txt",
+        EmailReceivedHtmlEn = "messages/en/email/email_received.html",
+        EmailReceivedSubjectEs = "messages/es/email/email_received.subject.txt",
+        EmailReceivedTextEs = "messages/es/email/email_received.txt",
+        EmailReceivedHtmlEs = "messages/es/email/email_received.html",
+    }
+}
+
 /// Renders one email from its three templates. The subject is folded onto one line.
 fn compose<'f, F, S, T, H>(
     template: &'static str,
@@ -148,6 +193,7 @@ where
         subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
         text: T::from(fields).render()?,
         html: H::from(fields).render()?,
+        in_reply_to: None,
     })
 }
 
@@ -222,6 +268,44 @@ pub fn sms_undelivered_email(
                 fields,
             )
         }
+    }
+}
+
+/// The answer to an emailed reset request that sent no link itself.
+pub fn reset_request_received_email(
+    lang: Lang,
+    fields: &ResetRequestReceivedFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => compose::<
+            _,
+            ResetRequestReceivedSubjectEn,
+            ResetRequestReceivedTextEn,
+            ResetRequestReceivedHtmlEn,
+        >(RESET_REQUEST_RECEIVED, fields),
+        Lang::Es => compose::<
+            _,
+            ResetRequestReceivedSubjectEs,
+            ResetRequestReceivedTextEs,
+            ResetRequestReceivedHtmlEs,
+        >(RESET_REQUEST_RECEIVED, fields),
+    }
+}
+
+/// The acknowledgment of an email to the help line.
+pub fn email_received_email(
+    lang: Lang,
+    fields: &EmailReceivedFields<'_>,
+) -> Result<ComposedEmail, askama::Error> {
+    match lang {
+        Lang::En => compose::<_, EmailReceivedSubjectEn, EmailReceivedTextEn, EmailReceivedHtmlEn>(
+            EMAIL_RECEIVED,
+            fields,
+        ),
+        Lang::Es => compose::<_, EmailReceivedSubjectEs, EmailReceivedTextEs, EmailReceivedHtmlEs>(
+            EMAIL_RECEIVED,
+            fields,
+        ),
     }
 }
 
@@ -471,6 +555,52 @@ mod tests {
         let codes: std::collections::BTreeSet<_> =
             HowChanged::ALL.iter().map(|h| h.code()).collect();
         assert_eq!(codes.len(), HowChanged::ALL.len());
+    }
+
+    #[test]
+    fn answers_to_emails_in_both_languages_tell_nothing_and_point_to_forgot() {
+        let forgot_link = "https://help.westminster.example.gov/forgot";
+        for (lang, matches, ack) in [
+            (
+                Lang::En,
+                "If the number you sent and this email address match our records",
+                "RESET and your contractor or license number",
+            ),
+            (
+                Lang::Es,
+                "Si el número que envió y esta dirección de correo coinciden",
+                "CLAVE y su número de contratista",
+            ),
+        ] {
+            let m = reset_request_received_email(
+                lang,
+                &ResetRequestReceivedFields {
+                    city: "Westminster",
+                    minutes: 60,
+                    forgot_link,
+                },
+            )
+            .unwrap();
+            assert_eq!(m.template, "reset_request_received");
+            assert!(m.text.contains(matches), "{}", m.text);
+            assert!(m.text.contains(&format!("\n{forgot_link}\n")), "{}", m.text);
+            assert!(has_html_link(&m.html, forgot_link), "{}", m.html);
+            assert_eq!(m.in_reply_to, None);
+
+            let a = email_received_email(
+                lang,
+                &EmailReceivedFields {
+                    city: "Westminster",
+                    forgot_link,
+                    office_hours: Some("Mon–Fri 8–5"),
+                },
+            )
+            .unwrap();
+            assert_eq!(a.template, "email_received");
+            assert!(a.text.contains(ack), "{}", a.text);
+            assert!(a.text.contains("(Mon–Fri 8–5)"), "{}", a.text);
+            assert!(has_html_link(&a.html, forgot_link), "{}", a.html);
+        }
     }
 
     fn undelivered(lang: Lang, staff_phone: Option<&str>) -> ComposedEmail {

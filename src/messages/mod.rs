@@ -48,11 +48,13 @@ mod sms;
 
 pub use catalogue::{Catalog, ERROR_CODES};
 pub use email::{
-    ACCOUNT_SETUP, AccountSetupFields, HowChanged, PASSWORD_CHANGED, PasswordChangedFields,
-    RESET_LINK, ResetLinkFields, SMS_UNDELIVERED, SmsUndeliveredFields, account_setup_email,
-    password_changed_email, reset_link_email, sms_undelivered_email,
+    ACCOUNT_SETUP, AccountSetupFields, EMAIL_RECEIVED, EmailReceivedFields, HowChanged,
+    PASSWORD_CHANGED, PasswordChangedFields, RESET_LINK, RESET_REQUEST_RECEIVED, ResetLinkFields,
+    ResetRequestReceivedFields, SMS_UNDELIVERED, SmsUndeliveredFields, account_setup_email,
+    email_received_email, password_changed_email, reset_link_email, reset_request_received_email,
+    sms_undelivered_email,
 };
-pub use segments::{SmsEncoding, sms_segments};
+pub use segments::{SmsEncoding, gsm7_fold, sms_segments};
 pub use sms::{
     PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
 };

@@ -65,9 +65,57 @@ pub fn sms_segments(body: &str) -> (SmsEncoding, usize) {
     }
 }
 
+/// `text` in the GSM 7-bit alphabet: letters GSM-7 lacks lose their accent (`á` → `a`,
+/// `ç` → `c`), typographic dashes and quotes become plain ones, and anything else GSM-7
+/// cannot carry becomes `?`. For a reply built from words a city may have written with any
+/// character (its office hours, `Monday–Friday`): one such character would make the whole
+/// text UCS-2, 70 characters a segment instead of 160.
+pub fn gsm7_fold(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if gsm_septets(c).is_some() {
+                return c;
+            }
+            match c {
+                'á' | 'â' | 'ã' | 'ā' => 'a',
+                'Á' | 'À' | 'Â' | 'Ã' => 'A',
+                'ê' | 'ë' | 'ē' => 'e',
+                'È' | 'Ê' | 'Ë' => 'E',
+                'í' | 'î' | 'ï' => 'i',
+                'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+                'ó' | 'ô' | 'õ' => 'o',
+                'Ó' | 'Ò' | 'Ô' | 'Õ' => 'O',
+                'ú' | 'û' => 'u',
+                'Ú' | 'Ù' | 'Û' => 'U',
+                'ç' => 'c',
+                'ý' | 'ÿ' => 'y',
+                'Ý' => 'Y',
+                '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+                '\u{2018}' | '\u{2019}' | '\u{201A}' | '`' | '´' => '\'',
+                '\u{201C}' | '\u{201D}' | '\u{201E}' => '"',
+                '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\t' => ' ',
+                _ => '?',
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_text_is_always_gsm7() {
+        assert_eq!(
+            gsm7_fold("lunes a sábado, 8–17 h; “miércoles” cerrado"),
+            "lunes a sabado, 8-17 h; \"miércoles\" cerrado",
+            "é is GSM-7; á is not"
+        );
+        assert_eq!(gsm7_fold("Señor Müller, ¿qué?"), "Señor Müller, ¿qué?");
+        assert_eq!(gsm7_fold("call 😀 now"), "call ? now");
+        let every: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        assert_eq!(sms_segments(&gsm7_fold(&every)).0, SmsEncoding::Gsm7);
+    }
 
     #[test]
     fn the_basic_table_has_its_127_characters() {

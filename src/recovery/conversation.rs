@@ -1,7 +1,7 @@
 //! Conversations as the channels use them: open one under the channel's key, read it, change
 //! it safely, use it up once. Every channel keeps its state here — the phone call by its
-//! CallSid, the SMS thread by the number texting in, the email thread by its Message-ID, the
-//! kiosk visit by the digest of its cookie — so any instance can answer the next request.
+//! CallSid, a text by its MessageSid, the email thread by its Message-ID, the kiosk visit by
+//! the digest of its cookie — so any instance can answer the next request.
 //!
 //! Changes go through [`Conversations::update`]: read, apply the channel's change, write with
 //! the version read; when another request wrote first, read again and apply the change again,
@@ -72,6 +72,15 @@ impl Conversations {
         key: &ConversationKey,
     ) -> Result<Option<Conversation>, sqlx::Error> {
         conversations::live(self.store.pool(), channel, key, self.clock.now_ms()).await
+    }
+
+    /// The conversation under the key, used or not, until it expires.
+    pub async fn recent(
+        &self,
+        channel: Channel,
+        key: &ConversationKey,
+    ) -> Result<Option<Conversation>, sqlx::Error> {
+        conversations::recent(self.store.pool(), channel, key, self.clock.now_ms()).await
     }
 
     /// Changes the live conversation under the key: `change` is applied to a fresh read and

@@ -57,17 +57,32 @@ impl Recovery<'_> {
         };
         self.st.guard.record_success(&subject).await?;
         self.remember_language(&c).await?;
-        Ok(Some(self.verified(&c)))
+        Ok(Some(self.verified(&c).await?))
     }
 
-    /// The verified contractor and where on record a secret may go, masked.
-    pub(super) fn verified(&self, c: &Contractor) -> Verified {
-        let sms = self.st.settings.twilio.sms_enabled;
-        Verified {
+    /// The verified contractor and where on record a secret may go, masked. The mobile is
+    /// offered for a text only while texts are on and it has not texted STOP; for a call back
+    /// while calls are on.
+    pub(super) async fn verified(&self, c: &Contractor) -> Result<Verified> {
+        let twilio = &self.st.settings.twilio;
+        let mut mobile = None;
+        if twilio.sms_enabled
+            && let Some(p) = c.fields.phone_on_record()
+            && !self.texts_stopped_to(&p).await?
+        {
+            mobile = Some(p.masked());
+        }
+        Ok(Verified {
             contractor_id: c.id,
             email: c.fields.email.as_deref().map(mask_address),
-            phone: c.fields.phone.as_deref().filter(|_| sms).map(mask_address),
-        }
+            phone: mobile,
+            callback: c
+                .fields
+                .phone
+                .as_deref()
+                .filter(|_| twilio.voice_enabled)
+                .map(mask_address),
+        })
     }
 
     /// Keeps a kiosk verification on the server as a kiosk conversation for
@@ -106,8 +121,10 @@ impl Recovery<'_> {
         let Some(contractor_id) = held.as_ref().and_then(verified_contractor) else {
             return Ok(None);
         };
-        let contractor = contractors::by_id(self.st.store.pool(), contractor_id).await?;
-        Ok(contractor.map(|c| self.verified(&c)))
+        match contractors::by_id(self.st.store.pool(), contractor_id).await? {
+            Some(c) => Ok(Some(self.verified(&c).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Uses the verification behind `id` up, exactly once even under parallel requests, and

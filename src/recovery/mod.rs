@@ -1,6 +1,6 @@
 //! The recovery service: the only place that decides. Verification, secrets, lockouts,
 //! escalation and the notices that follow a credential change are written once here and used
-//! by every channel (portal and kiosk now; phone, SMS and email later).
+//! by every channel (portal, kiosk, phone line, texts and email).
 //!
 //! Rules kept here:
 //! - the guard is asked before any argon2 work, and failures are counted per contractor (or
@@ -11,8 +11,10 @@
 //!   transaction as the change that makes it, with an audit event.
 
 mod budget;
+pub mod callback;
 pub mod conversation;
 mod delivery;
+mod email_in;
 mod escalation;
 mod identity;
 mod not_me;
@@ -23,10 +25,13 @@ mod registration;
 mod reset_link;
 mod sign_in;
 mod temporary_password;
+mod texts;
 
 pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
+pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use temporary_password::issue_temporary_password;
+pub use texts::TextReset;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,7 +178,10 @@ pub enum Destination {
 pub struct Verified {
     pub contractor_id: ContractorId,
     pub email: Option<String>,
+    /// The mobile on record, when texts are on.
     pub phone: Option<String>,
+    /// The phone on record, when the help line can call it back.
+    pub callback: Option<String>,
 }
 
 /// A message to a contact on record, ready for the outbox.
@@ -423,7 +431,8 @@ impl Recovery<'_> {
     }
 
     /// Queues a message to a contact on record of `contractor`, in the caller's transaction.
-    /// `secret_expires` is when a secret in it stops being worth delivering.
+    /// `secret_expires` is when a secret in it stops being worth delivering. False when
+    /// nothing was queued: a text to a number that texted STOP.
     pub(super) async fn queue_to(
         &self,
         tx: &mut Tx,
@@ -431,22 +440,22 @@ impl Recovery<'_> {
         message: Outgoing<'_>,
         secret_expires: Option<Millis>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let to = Some(contractor.id);
-        match message {
+        Ok(match message {
             Outgoing::Email { to: address, mail } => {
                 let from = &self.st.settings.mail.from;
                 queue_email(tx, from, address, mail, to, secret_expires, now).await?;
+                true
             }
             Outgoing::Sms {
                 to: phone,
                 template,
                 body,
-            } => {
-                queue_sms(tx, phone, template, body, to, secret_expires, now).await?;
-            }
-        }
-        Ok(())
+            } => queue_sms(tx, phone, template, body, to, secret_expires, now)
+                .await?
+                .is_some(),
+        })
     }
 
     /// The last step of every send of a secret, written once: queue it to the contact on
@@ -463,8 +472,14 @@ impl Recovery<'_> {
             Outgoing::Email { to, .. } => (to.masked(), format!("to {}", to.masked())),
             Outgoing::Sms { to, .. } => (to.masked(), format!("by SMS to {}", to.masked())),
         };
-        self.queue_to(&mut tx, contractor, message, Some(secret.expires), now)
-            .await?;
+        if !self
+            .queue_to(&mut tx, contractor, message, Some(secret.expires), now)
+            .await?
+        {
+            // The number texted STOP since the caller looked: nothing is issued or sent.
+            tx.rollback().await?;
+            return Ok(SendOutcome::NoDestination);
+        }
         self.audit(
             &mut tx,
             contractor,

@@ -17,6 +17,10 @@ impl Recovery<'_> {
         let Some(phone) = contractor.fields.phone_on_record() else {
             return Ok(SendOutcome::NoDestination);
         };
+        // A mobile that texted STOP gets no text: nothing is issued for it.
+        if self.texts_stopped_to(&phone).await? {
+            return Ok(SendOutcome::NoDestination);
+        }
         let (tx, account) = match self
             .begin_send(contractor, "temporary_password", phone.as_str(), self.now())
             .await?

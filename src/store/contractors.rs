@@ -194,6 +194,21 @@ pub async fn by_phone(
     .await
 }
 
+/// Contractors whose email on record is this address (ignoring case).
+pub async fn by_email(
+    pool: &AnyPool,
+    email: &crate::domain::email::EmailAddress,
+) -> Result<Vec<Contractor>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM contractors WHERE LOWER(email) = LOWER($1) ORDER BY id"
+    ))
+    .bind(email.as_str())
+    .fetch_all(pool)
+    .await
+}
+
 /// The contractor whose contractor number or license number (ignoring case and surrounding
 /// space) is `typed`, as the city's username setting says.
 pub async fn by_identifier(

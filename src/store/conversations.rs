@@ -194,6 +194,51 @@ pub async fn live(
     parsed(row)
 }
 
+/// The conversation under (channel, key) that has not expired, used or not: for what arrives
+/// after a call ended (a recording, a transcription).
+pub async fn recent(
+    pool: &AnyPool,
+    channel: Channel,
+    key: &ConversationKey,
+    now: Millis,
+) -> Result<Option<Conversation>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM conversations WHERE channel = $1 AND external_key = $2 \
+         AND expires_at > $3"
+    ))
+    .bind(channel.as_str())
+    .bind(key.as_str())
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    parsed(row)
+}
+
+/// Writes `state` on the conversation `id` if it is still at `version`, used or not (what
+/// arrives after a call ended is written beside it), in the caller's transaction. False when
+/// someone wrote in between.
+pub async fn set_state_after(
+    tx: &mut crate::store::Tx,
+    id: i64,
+    version: i64,
+    state: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE conversations SET state = $3, version = version + 1, updated_at = $4 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(state)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Why an update did not write.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {

@@ -33,5 +33,6 @@ pub async fn load(pool: &AnyPool, now: Millis) -> Result<Keys, sqlx::Error> {
         identifiers: key(pool, "identifiers", now).await?,
         csrf: key(pool, "csrf", now).await?,
         devices: key(pool, "devices", now).await?,
+        callbacks: key(pool, "callbacks", now).await?,
     })
 }

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod outbox;
 pub mod registrations;
 pub mod sessions;
+pub mod sms_opt_outs;
 pub mod staff;
 pub mod tickets;
 pub mod tokens;

@@ -25,6 +25,8 @@ pub struct NewMessage {
     pub message_id: String,
     /// When the secret inside stops working; an expired secret is never sent.
     pub secret_expires_at: Option<Millis>,
+    /// The Message-ID (`<…>`) of the email this one answers, for In-Reply-To/References.
+    pub in_reply_to: Option<String>,
 }
 
 /// How a message goes out: `Channel::Email`, `Channel::Sms`, or `Channel::Voice` for a call
@@ -58,6 +60,8 @@ pub struct QueuedMessage {
     pub error_code: Option<String>,
     /// When it was counted against the daily caps on texts and calls.
     pub cap_counted_at: Option<Millis>,
+    /// The Message-ID (`<…>`) of the email this one answers.
+    pub in_reply_to: Option<String>,
 }
 
 crate::store::from_row!(QueuedMessage {
@@ -80,7 +84,8 @@ crate::store::from_row!(QueuedMessage {
     delivery_status,
     delivered_at,
     error_code,
-    cap_counted_at
+    cap_counted_at,
+    in_reply_to
 });
 
 /// The columns a row is read from. A macro, not a `const`: queries built with it stay
@@ -89,15 +94,16 @@ macro_rules! columns {
     () => {
         "id, channel, template, contractor_id, recipient, subject, body_text, body_html, \
          message_id, secret_expires_at, status, attempts, next_attempt_at, last_error, \
-         provider_id, sent_at, delivery_status, delivered_at, error_code, cap_counted_at"
+         provider_id, sent_at, delivery_status, delivered_at, error_code, cap_counted_at, \
+         in_reply_to"
     };
 }
 
 pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<MessageId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO outbox (channel, template, recipient, subject, body_text, body_html, \
-         message_id, secret_expires_at, next_attempt_at, created_at, contractor_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
+         message_id, secret_expires_at, next_attempt_at, created_at, contractor_id, in_reply_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id",
     )
     .bind(m.channel.as_str())
     .bind(m.template)
@@ -109,6 +115,7 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMessage, now: Millis) -> Result<Message
     .bind(m.secret_expires_at)
     .bind(now)
     .bind(m.contractor_id)
+    .bind(&m.in_reply_to)
     .fetch_one(&mut **tx)
     .await
 }

@@ -75,23 +75,45 @@ pub async fn open_tickets(pool: &AnyPool) -> Result<Vec<Ticket>, sqlx::Error> {
     .await
 }
 
-/// Adds a line to a ticket's detail (a caller's recorded message, say).
-pub async fn append_detail(
+/// Adds `line` to a ticket's detail unless the detail already holds it: a webhook Twilio
+/// sends twice adds one line. The write is conditional on the detail read, so two at once
+/// cannot both add it; false when it was there already (or the ticket is unknown).
+pub async fn append_detail_once(
     tx: &mut Tx,
     id: TicketId,
     line: &str,
     now: Millis,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE tickets SET detail = CASE WHEN detail = '' THEN $2 ELSE detail || $4 || $2 END, \
-         updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(line)
-    .bind(now)
-    // The line break is bound: SQLite spells it char(10), PostgreSQL chr(10).
-    .bind("\n")
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+) -> Result<bool, sqlx::Error> {
+    for _ in 0..4 {
+        let detail: Option<String> = sqlx::query_scalar("SELECT detail FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(detail) = detail else {
+            return Ok(false);
+        };
+        if detail.lines().any(|l| l == line) {
+            return Ok(false);
+        }
+        let next = if detail.is_empty() {
+            line.to_string()
+        } else {
+            format!("{detail}\n{line}")
+        };
+        let done = sqlx::query(
+            "UPDATE tickets SET detail = $2, updated_at = $3 WHERE id = $1 AND detail = $4",
+        )
+        .bind(id)
+        .bind(&next)
+        .bind(now)
+        .bind(&detail)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+    }
+    Err(sqlx::Error::Protocol(
+        "a ticket's detail kept changing while a line was added".into(),
+    ))
 }

@@ -365,7 +365,8 @@ async fn the_worker_drops_a_message_whose_recipient_is_no_longer_on_record() {
         clock.now_ms(),
     )
     .await
-    .expect("queue");
+    .expect("queue")
+    .expect("not stopped");
     tx.commit().await.expect("commit");
     let mut fields = c.fields.clone();
     fields.phone = Some("+17205550199".into());

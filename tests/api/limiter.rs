@@ -168,3 +168,15 @@ async fn a_limiter_refusal_in_a_test_not_about_it_fails_that_test() {
     // What a refusal does to the metric, without ten thousand requests.
     app.state.metrics.throttled.inc();
 }
+
+/// The same net for the per-number limit on texts in.
+#[tokio::test]
+#[should_panic(expected = "the per-source limiter refused 1 request(s) in a test that is not")]
+async fn a_text_limit_refusal_in_a_test_not_about_it_fails_that_test() {
+    let app = crate::common::TestApp::spawn().await;
+    assert!(
+        app.state.settings.guard.texts_per_number_burst >= crate::common::LIMITER_OUT_OF_THE_WAY,
+        "tests start with the limit on texts out of the way"
+    );
+    app.state.metrics.texts_throttled.inc();
+}

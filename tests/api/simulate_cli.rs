@@ -137,11 +137,19 @@ async fn stand_in() -> StandIn {
 /// `helpline simulate call` with `args`, run to its end off the test's runtime (which keeps
 /// serving); (exit code, stdout, stderr).
 async fn simulate(args: Vec<String>, input: Option<&str>) -> (i32, String, String) {
+    simulate_as("call", args, input).await
+}
+
+async fn simulate_as(
+    what: &'static str,
+    args: Vec<String>,
+    input: Option<&str>,
+) -> (i32, String, String) {
     let dir = tempfile::tempdir().expect("dir");
     let input = input.map(str::to_string);
     tokio::task::spawn_blocking(move || {
         let mut cmd = helpline(dir.path());
-        cmd.args(["simulate", "call"]).args(args);
+        cmd.args(["simulate", what]).args(args);
         match input {
             Some(text) => run_with_input(&mut cmd, &text),
             None => run(&mut cmd),
@@ -466,4 +474,53 @@ async fn the_command_the_demo_prints_calls_the_demo() {
     demo.terminate();
     let status = demo.exited(CHILD_LIMIT).await;
     assert!(status.success(), "{status:?}");
+}
+
+/// `simulate text` against the real app: a RESET from the mobile on record is answered and
+/// its password texted (to the Twilio stand-in); texts typed one per line each get a reply.
+#[tokio::test]
+async fn texts_reach_the_real_server_and_their_replies_are_printed() {
+    let p = crate::portal::Portal::start().await;
+    let public = p.app.state.settings.public_url.to_string();
+    let signed_with = |token: &str, extra: &[&str]| {
+        let mut a = args(&[
+            "--from",
+            "303-658-2075",
+            "--url",
+            &public,
+            "--send-to",
+            &p.app.url("/"),
+            "--auth-token",
+            token,
+        ]);
+        a.extend(args(extra));
+        a
+    };
+    let line = |extra: &[&str]| signed_with(AUTH_TOKEN, extra);
+    let (code, out, err) = simulate_as("text", line(&["RESET 1001"]), None).await;
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("📱 +13036582075 texts "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("💬 ") && l.contains("temporary password is on its way")),
+        "{out}"
+    );
+    let sent = p.twilio.wait_for(1).await;
+    assert_eq!(sent[0].field("To"), Some("+13036582075"));
+
+    let (code, out, err) = simulate_as("text", line(&[]), Some("HELP\nSTOP\nRESET 1001\n")).await;
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let replies: Vec<&str> = out.lines().filter(|l| l.starts_with("💬 ")).collect();
+    assert_eq!(
+        replies.len(),
+        2,
+        "HELP and STOP answered, nothing after STOP:\n{out}"
+    );
+    assert!(replies[0].contains("Text RESET"), "{out}");
+    assert!(replies[1].contains("no more texts"), "{out}");
+    assert!(out.contains("(no reply)"), "{out}");
+
+    let (code, _, err) = simulate_as("text", signed_with("wrong", &["HELP"]), None).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("/twilio/sms answered 403 Forbidden"), "{err}");
 }

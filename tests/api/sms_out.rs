@@ -67,7 +67,8 @@ async fn queue_text(
         now,
     )
     .await
-    .expect("queue");
+    .expect("queue")
+    .expect("not stopped");
     tx.commit().await.expect("commit");
     id
 }

@@ -90,7 +90,8 @@ async fn queue_text(store: &Store, now: i64, to: &str) -> MessageId {
         now,
     )
     .await
-    .expect("queue");
+    .expect("queue")
+    .expect("not stopped");
     tx.commit().await.expect("commit");
     id
 }

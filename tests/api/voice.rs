@@ -5,24 +5,25 @@
 use helpline::store::tickets;
 
 use crate::common::browser::Page;
+use crate::common::twilio::calls_path;
 use crate::common::webhooks::incoming_call;
 use crate::portal::{GOOD, Portal, assert_logs_clean, login, reset_token, temporary_password_in};
 
 /// A caller ID that is nobody's on record.
-const STRANGER: &str = "+17205550100";
+pub(crate) const STRANGER: &str = "+17205550100";
 /// C-1001's mobile on record, as keyed in.
-const PHONE: &str = "3036582075";
-const WRONG_PHONE: &str = "3035550000";
+pub(crate) const PHONE: &str = "3036582075";
+pub(crate) const WRONG_PHONE: &str = "3035550000";
 
 /// One call in progress: what Helpline said last, and where the next webhook goes.
-struct Call<'a> {
-    p: &'a Portal,
-    sid: String,
-    last: Page,
+pub(crate) struct Call<'a> {
+    pub(crate) p: &'a Portal,
+    pub(crate) sid: String,
+    pub(crate) last: Page,
 }
 
 impl<'a> Call<'a> {
-    async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
+    pub(crate) async fn dial(p: &'a Portal, sid: &str, from: &str, stir: Option<&str>) -> Call<'a> {
         let mut params = incoming_call(sid, from);
         if let Some(s) = stir {
             params.push(("StirVerstat".into(), s.into()));
@@ -37,7 +38,7 @@ impl<'a> Call<'a> {
     }
 
     /// The URL the caller's next keys go to (a `<Gather>`, `<Record>` or `<Dial>` action).
-    fn action(&self) -> String {
+    pub(crate) fn action(&self) -> String {
         let body = &self.last.body;
         let at = body
             .find(" action=\"")
@@ -47,7 +48,7 @@ impl<'a> Call<'a> {
     }
 
     /// The URL Twilio goes on to after silence.
-    fn redirect(&self) -> String {
+    pub(crate) fn redirect(&self) -> String {
         let body = &self.last.body;
         let at = body
             .find("<Redirect method=\"POST\">")
@@ -56,7 +57,7 @@ impl<'a> Call<'a> {
         rest[..rest.find('<').expect("element ends")].replace("&amp;", "&")
     }
 
-    async fn post(&mut self, path: &str, extra: &[(&str, &str)]) -> &Page {
+    pub(crate) async fn post(&mut self, path: &str, extra: &[(&str, &str)]) -> &Page {
         let mut params: Vec<(&str, &str)> = vec![("CallSid", &self.sid), ("From", STRANGER)];
         params.extend_from_slice(extra);
         self.last = self.p.app.post_signed(path, &params).await;
@@ -64,18 +65,18 @@ impl<'a> Call<'a> {
         &self.last
     }
 
-    async fn press(&mut self, digits: &str) -> &Page {
+    pub(crate) async fn press(&mut self, digits: &str) -> &Page {
         let to = self.action();
         self.post(&to, &[("Digits", digits)]).await
     }
 
-    async fn silence(&mut self) -> &Page {
+    pub(crate) async fn silence(&mut self) -> &Page {
         let to = self.redirect();
         self.post(&to, &[]).await
     }
 
     /// Everything said in the last answer, as text.
-    fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         let mut out = String::new();
         let mut rest = self.last.body.as_str();
         while let Some(at) = rest.find("<Say") {
@@ -89,7 +90,7 @@ impl<'a> Call<'a> {
     }
 
     /// Language (English), main menu, the number read back and confirmed.
-    async fn identify(&mut self, number: &str) {
+    pub(crate) async fn identify(&mut self, number: &str) {
         self.press("1").await;
         assert!(self.said().contains("press 1"), "{}", self.said());
         self.press("1").await;
@@ -124,10 +125,7 @@ async fn a_text_chosen_on_the_phone_lets_the_contractor_sign_in() {
     let menu = call.said();
     assert!(menu.contains("text message"), "{menu}");
     assert!(menu.contains("by email"), "{menu}");
-    assert!(
-        !menu.contains("call back"),
-        "no callback is offered yet: {menu}"
-    );
+    assert!(menu.contains("call back"), "{menu}");
     call.press("1").await;
     let said = call.said();
     assert!(
@@ -481,4 +479,293 @@ async fn staff_take_the_call_in_office_hours_and_a_message_after_hours() {
         .expect("tickets");
     assert_eq!(open.len(), 1, "{open:?}");
     assert!(open[0].detail.contains("RE0002"), "{}", open[0].detail);
+}
+
+/// What a call back said between "password is:" and the next sentence, read back into the
+/// password: "capital H, as in Hotel, small q, as in Quebec, 7. dash. …" → "Hq7-…".
+pub(crate) fn heard_password(said: &str, lead: &str, end: &str) -> String {
+    let at = said
+        .find(lead)
+        .unwrap_or_else(|| panic!("no password in: {said}"))
+        + lead.len();
+    let spoken = &said[at..at + said[at..].find(end).expect("sentence ends")];
+    let mut out = String::new();
+    for group in spoken.split(". ") {
+        for item in group.split(", ") {
+            let words: Vec<&str> = item.split_whitespace().collect();
+            match words.as_slice() {
+                ["dash"] | ["guion"] => out.push('-'),
+                ["capital", l] | [l, "mayúscula"] => out.push_str(&l.to_uppercase()),
+                ["small", l] | [l, "minúscula"] => out.push_str(&l.to_lowercase()),
+                [d] if d.len() == 1 && d.chars().all(|c| c.is_ascii_digit()) => out.push_str(d),
+                ["as", "in", _] | ["de", _] => {}
+                other => panic!("cannot read {other:?} in: {spoken}"),
+            }
+        }
+    }
+    out
+}
+
+impl<'a> Call<'a> {
+    /// The call back Helpline placed (the stand-in's last call), answered on the phone on
+    /// record: Twilio fetches its TwiML, signed, with the new call's sid.
+    pub(crate) async fn answer_call_back(p: &'a Portal, sid: &str) -> Call<'a> {
+        let placed = p.twilio.calls();
+        let call = placed.last().expect("a call back was placed");
+        assert_eq!(
+            call.field("To"),
+            Some("+13036582075"),
+            "to the phone on record"
+        );
+        let url = call.field("Url").expect("Url");
+        let path = &url[url
+            .find("/twilio/voice/callback?c=cb-")
+            .expect("callback path")..];
+        let last = p
+            .app
+            .post_signed_owned(path, &incoming_call(sid, "+13036582075"))
+            .await;
+        assert_eq!(last.status, 200, "{}", last.body);
+        Call {
+            p,
+            sid: sid.to_string(),
+            last,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_call_back_reads_the_password_again_on_1_and_it_signs_the_contractor_in() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000030", STRANGER, None).await;
+    call.identify("1001").await;
+    call.press(PHONE).await;
+    call.press("3").await;
+    let said = call.said();
+    assert!(said.contains("your phone ending in 2, 0, 7, 5"), "{said}");
+    assert!(
+        said.contains("for 10 minutes"),
+        "the lifetime is said: {said}"
+    );
+    assert!(call.last.body.contains("<Hangup/>"), "{}", call.last.body);
+    let placed = p.twilio.wait_for(1).await;
+    assert_eq!(placed[0].path, calls_path());
+    assert!(p.twilio.texts().is_empty(), "a call, not a text");
+
+    let mut back = Call::answer_call_back(&p, "CA00000000000000000000000000000031").await;
+    let intro = back.said();
+    assert!(intro.contains("To hear it, press 1"), "{intro}");
+    assert!(
+        !intro.contains("password is"),
+        "nothing secret before 1: {intro}"
+    );
+    back.press("1").await;
+    let lead = "Your temporary password is: ";
+    let temp = heard_password(&back.said(), lead, ". It works once");
+    assert_eq!(temp.len(), 9, "{temp}: {}", back.said());
+    assert!(back.said().contains("for 10 minutes"), "{}", back.said());
+
+    // "Press 1 to hear it again": the same password, though it is stored nowhere in clear.
+    let again_url = back.action();
+    back.press("1").await;
+    assert_eq!(heard_password(&back.said(), lead, ". It works once"), temp);
+    // Twilio retrying a webhook already answered is read the password again, nothing more.
+    let retry = p
+        .app
+        .post_signed(
+            &again_url,
+            &[("CallSid", back.sid.as_str()), ("Digits", "1")],
+        )
+        .await;
+    assert_eq!(retry.status, 200);
+    assert!(retry.body.contains("<Gather"), "{}", retry.body);
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM conversations")
+        .fetch_all(p.app.state.store.pool())
+        .await
+        .expect("conversations");
+    assert!(states.iter().all(|s| !s.contains(&temp)), "{states:?}");
+
+    let mut b = p.browser();
+    let page = login(&mut b, "C-1001", &temp).await;
+    assert_eq!(page.location(), Some("/login/change"));
+    assert_logs_clean(&[&temp, PHONE]);
+}
+
+#[tokio::test]
+async fn a_call_back_to_voicemail_makes_no_password_and_spanish_callers_hear_spanish() {
+    let p = Portal::start().await;
+    let mut call = Call::dial(&p, "CA00000000000000000000000000000032", STRANGER, None).await;
+    call.press("2").await;
+    call.press("1").await;
+    call.press("1001").await;
+    call.press("1").await;
+    call.press(PHONE).await;
+    assert!(call.said().contains("oprima 3"), "{}", call.said());
+    call.press("3").await;
+    assert!(call.said().contains("10 minutos"), "{}", call.said());
+    p.twilio.wait_for(1).await;
+
+    // A voicemail greeting: silence, then goodbye; no password was made.
+    let mut back = Call::answer_call_back(&p, "CA00000000000000000000000000000033").await;
+    assert!(back.said().contains("oprima 1"), "{}", back.said());
+    assert!(back.last.body.contains("es-MX"), "{}", back.last.body);
+    back.silence().await;
+    back.silence().await;
+    back.silence().await;
+    assert!(back.last.body.contains("<Hangup/>"), "{}", back.last.body);
+    let issued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'temporary_password_issued'",
+    )
+    .fetch_one(p.app.state.store.pool())
+    .await
+    .expect("audit");
+    assert_eq!(issued, 0);
+
+    // Asking again at once: the account's send budget says not yet, and nothing is placed.
+    let spanish_call = |sid: &'static str| {
+        let p = &p;
+        async move {
+            let mut call = Call::dial(p, sid, STRANGER, None).await;
+            call.press("2").await;
+            call.press("1").await;
+            call.press("1001").await;
+            call.press("1").await;
+            call.press(PHONE).await;
+            call.press("3").await;
+            call.said()
+        }
+    };
+    let said = spanish_call("CA00000000000000000000000000000038").await;
+    assert!(said.contains("no podemos enviar"), "{said}");
+    assert_eq!(p.twilio.calls().len(), 1);
+
+    // Later, another call back, answered: spelled in Spanish.
+    p.app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    spanish_call("CA00000000000000000000000000000034").await;
+    p.twilio.wait_for(2).await;
+    let mut back = Call::answer_call_back(&p, "CA00000000000000000000000000000035").await;
+    back.press("1").await;
+    let temp = heard_password(
+        &back.said(),
+        "Su contraseña temporal es: ",
+        ". Sirve una sola vez",
+    );
+    let mut b = p.browser();
+    let page = login(&mut b, "C-1001", &temp).await;
+    assert_eq!(page.location(), Some("/login/change"));
+}
+
+#[tokio::test]
+async fn a_call_back_url_names_only_a_live_call_back() {
+    let p = Portal::start().await;
+    for c in [
+        "CA00000000000000000000000000000036",
+        "cb-short",
+        &format!("cb-{}", "ab".repeat(16)),
+    ] {
+        let page = p
+            .app
+            .post_signed_owned(
+                &format!("/twilio/voice/callback?c={c}"),
+                &incoming_call("CA00000000000000000000000000000037", STRANGER),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{c}: {}", page.body);
+        assert!(page.body.contains("Goodbye"), "{c}: {}", page.body);
+        assert!(!page.body.contains("password"), "{c}: {}", page.body);
+    }
+    let page = p
+        .app
+        .post_signed(
+            "/twilio/voice/step?n=1&c=CA00000000000000000000000000000037",
+            &[
+                ("CallSid", "CA00000000000000000000000000000037"),
+                ("Digits", "1"),
+            ],
+        )
+        .await;
+    assert!(page.body.contains("Goodbye"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_message_left_before_hanging_up_reaches_one_ticket_with_its_transcription() {
+    let p = Portal::start().await;
+    let sid = "CA00000000000000000000000000000040";
+    let mut call = Call::dial(&p, sid, STRANGER, None).await;
+    call.press("1").await;
+    call.press("2").await;
+    // No staff line here: a message, with the file and its words reported back.
+    let body = &call.last.body;
+    assert!(
+        body.contains(r#"recordingStatusCallback="/twilio/voice/recording""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"transcribe="true" transcribeCallback="/twilio/voice/transcription""#)
+            || (body.contains(r#"transcribe="true""#)
+                && body.contains(r#"transcribeCallback="/twilio/voice/transcription""#)),
+        "{body}"
+    );
+    // The caller hangs up while recording: the call ends before its ticket step ran.
+    let ended = p
+        .app
+        .post_signed(
+            "/twilio/voice/status",
+            &[("CallSid", sid), ("CallStatus", "completed")],
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let recording = [
+        ("CallSid", sid),
+        ("RecordingStatus", "completed"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.example/Recordings/RE0040",
+        ),
+    ];
+    let words = "This is Pat at Front Range, my license is 1900862, call me at 303 555 0100";
+    let transcription = [
+        ("CallSid", sid),
+        ("TranscriptionStatus", "completed"),
+        ("TranscriptionText", words),
+    ];
+    // Twilio may report each more than once, and the two in either order.
+    for _ in 0..2 {
+        let (a, b) = tokio::join!(
+            p.app.post_signed("/twilio/voice/recording", &recording),
+            p.app
+                .post_signed("/twilio/voice/transcription", &transcription)
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    }
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    let detail = &open[0].detail;
+    assert_eq!(detail.matches("RE0040").count(), 1, "{detail}");
+    assert_eq!(detail.matches(words).count(), 1, "{detail}");
+    assert!(detail.contains(STRANGER), "{detail}");
+
+    // A report for a call Helpline never had changes nothing.
+    let stray = p
+        .app
+        .post_signed(
+            "/twilio/voice/recording",
+            &[
+                ("CallSid", "CA0000000000000000000000000000beef"),
+                ("RecordingStatus", "completed"),
+                (
+                    "RecordingUrl",
+                    "https://api.twilio.example/Recordings/RE0041",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(stray.status, 200);
+    let open = tickets::open_tickets(p.app.state.store.pool())
+        .await
+        .expect("tickets");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_logs_clean(&["1900862", "Front Range"]);
 }

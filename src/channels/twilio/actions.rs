@@ -2,17 +2,20 @@
 //! slots are filled with. What a caller keyed in reaches the service and the store only; it
 //! is never logged.
 
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::voice::VoiceError;
+use super::spell::spell;
+use super::voice::{CallState, VoiceError};
 use crate::app::AppState;
 use crate::domain::channel::Channel;
-use crate::domain::conversation::{Check, Checks};
+use crate::domain::conversation::{Check, Checks, ConversationKey};
 use crate::domain::ids::{ContractorId, TicketId};
 use crate::domain::language::Lang;
 use crate::domain::phone::PhoneNumber;
 use crate::flows::{Action, ActionOutcome, OnRecord, Slot, Slots};
 use crate::guard::Source;
+use crate::recovery::callback::CallbackOutcome;
 use crate::recovery::phone_line::{CallContext, mask_number};
 use crate::recovery::{Destination, SendOutcome, Verified};
 
@@ -29,6 +32,17 @@ pub struct CallFacts {
     pub email: Option<String>,
     /// Once verified, and when texts are on: the mobile on record, masked.
     pub mobile: Option<String>,
+    /// Once verified, and when calls are on: the phone on record for a call back, masked.
+    #[serde(default)]
+    pub callback: Option<String>,
+    /// On a call back: its conversation key (`cb-…`), which its webhooks' URLs carry because
+    /// the call's own CallSid names nothing here.
+    #[serde(default)]
+    pub via: Option<String>,
+    /// On a call back: the temporary password was made (it is derived again to be read; it
+    /// is never stored).
+    #[serde(default)]
+    pub secret_issued: bool,
     /// Where the secret just went, as said to the caller, and for how many minutes it works.
     pub destination: Option<String>,
     pub minutes: Option<u64>,
@@ -52,14 +66,14 @@ impl CallFacts {
         OnRecord {
             mobile: self.mobile.is_some(),
             email: self.email.is_some(),
-            // Callback calls are placed through the outbox once it can place calls.
-            phone: false,
+            phone: self.callback.is_some(),
         }
     }
 
     fn verified(&mut self, v: &Verified) {
         self.email = v.email.clone();
         self.mobile = v.phone.clone();
+        self.callback = v.callback.clone();
     }
 }
 
@@ -137,7 +151,8 @@ impl Call<'_> {
             }
             Action::SendSms => self.send(Destination::Sms).await?,
             Action::SendEmail => self.send(Destination::Email).await?,
-            Action::Callback => ActionOutcome::NotSent,
+            Action::Callback => self.callback().await?,
+            Action::ReadSecret => self.read_secret().await?,
             Action::Escalate => {
                 if staff_answering(self.st) {
                     ActionOutcome::Dial
@@ -158,8 +173,7 @@ impl Call<'_> {
                 }
                 ActionOutcome::Ok
             }
-            Action::ReadSecret
-            | Action::DialStaff
+            Action::DialStaff
             | Action::SmsReset
             | Action::SmsHelp
             | Action::SmsStop
@@ -203,26 +217,99 @@ impl Call<'_> {
         }
     }
 
-    fn context(&self, recording: Option<String>) -> CallContext {
-        let reason = if *self.mismatches > 0 {
-            format!(
-                "the caller could not be verified ({} mismatches)",
-                self.mismatches
-            )
-        } else if self.checks.contains(Check::Phone) {
-            "a verified caller asked for staff".to_string()
-        } else {
-            "the caller asked for staff or did not answer".to_string()
+    /// Queues a call back to the phone on record, only for a verified caller. The call back
+    /// is a conversation of its own, starting at the flow's `callback` entry.
+    async fn callback(&mut self) -> Result<ActionOutcome, VoiceError> {
+        let (Some(contractor), true) = (*self.contractor, self.checks.contains(Check::Phone))
+        else {
+            return Ok(ActionOutcome::NotSent);
         };
-        CallContext {
-            contractor: *self.contractor,
-            callback_number: self.facts.from.clone(),
-            number_entered: self.facts.number.as_deref().map(mask_number),
-            checks: self.checks.to_string(),
-            mismatches: *self.mismatches,
-            reason,
-            recording,
+        let first = self
+            .st
+            .flows
+            .voice()
+            .begin("callback", self.lang, OnRecord::NOTHING)?;
+        let state = CallState {
+            cursor: first.cursor,
+            seq: 0,
+            facts: CallFacts::default(),
+            last: String::new(),
+        };
+        let recovery = self.st.recovery_in(self.lang);
+        match recovery
+            .place_callback(contractor, &serde_json::to_string(&state)?)
+            .await?
+        {
+            CallbackOutcome::Placed(placed) => {
+                let lead = self.words("voice_dest_phone");
+                let tail = spaced(&last_digits(&placed.to, 4));
+                self.facts.destination = Some(format!("{lead} {tail}"));
+                let lifetime = self.st.settings.temporary_password_lifetime;
+                self.facts.minutes = Some(lifetime.as_secs() / 60);
+                Ok(ActionOutcome::Placed)
+            }
+            CallbackOutcome::NoDestination | CallbackOutcome::TooSoon => Ok(ActionOutcome::NotSent),
         }
+    }
+
+    /// Someone on the phone on record pressed 1 on a call back: its temporary password is
+    /// made (once per call back) for the next prompt to read.
+    async fn read_secret(&mut self) -> Result<ActionOutcome, VoiceError> {
+        let Some(key) = self.facts.via.as_deref().and_then(ConversationKey::plain) else {
+            return Ok(ActionOutcome::NotSent);
+        };
+        if self.facts.secret_issued {
+            return Ok(ActionOutcome::Ok);
+        }
+        let recovery = self.st.recovery_in(self.lang);
+        match recovery.issue_callback_password(&key).await? {
+            Some(lifetime) => {
+                self.facts.secret_issued = true;
+                self.facts.minutes = Some(lifetime.as_secs() / 60);
+                Ok(ActionOutcome::Ok)
+            }
+            None => Ok(ActionOutcome::NotSent),
+        }
+    }
+
+    fn words(&self, key: &str) -> String {
+        self.st.flows.words().render(self.lang, key, &Slots::new())
+    }
+
+    fn context(&self, recording: Option<String>) -> CallContext {
+        context(
+            *self.contractor,
+            *self.checks,
+            *self.mismatches,
+            self.facts,
+            recording,
+        )
+    }
+}
+
+/// What staff get in the call's ticket.
+pub(super) fn context(
+    contractor: Option<ContractorId>,
+    checks: Checks,
+    mismatches: u32,
+    facts: &CallFacts,
+    recording: Option<String>,
+) -> CallContext {
+    let reason = if mismatches > 0 {
+        format!("the caller could not be verified ({mismatches} mismatches)")
+    } else if checks.contains(Check::Phone) {
+        "a verified caller asked for staff".to_string()
+    } else {
+        "the caller asked for staff or did not answer".to_string()
+    };
+    CallContext {
+        contractor,
+        callback_number: facts.from.clone(),
+        number_entered: facts.number.as_deref().map(mask_number),
+        checks: checks.to_string(),
+        mismatches,
+        reason,
+        recording,
     }
 }
 
@@ -232,9 +319,20 @@ pub(super) fn staff_answering(st: &AppState) -> bool {
     crate::config::staff_answering(&st.settings, st.clock.now_ms())
 }
 
-/// The values prompts may use, in `lang`.
+/// The values prompts may use, in `lang`. On a call back whose password was made, the
+/// password itself, spelled: this answer then must not be kept (see `CallState::last`).
 pub(super) fn slots(st: &AppState, lang: Lang, facts: &CallFacts) -> Slots {
     let mut s = Slots::new().with(Slot::City, st.settings.city.name.clone());
+    if let (true, Some(key)) = (
+        facts.secret_issued,
+        facts.via.as_deref().and_then(ConversationKey::plain),
+    ) {
+        let secret = st.recovery.in_lang(lang).callback_password(&key);
+        s.set(
+            Slot::Secret,
+            spell(st.flows.words(), lang, secret.expose_secret()),
+        );
+    }
     if let Some(n) = &facts.number {
         s.set(Slot::Digits, spaced(n));
     }

@@ -9,13 +9,17 @@
 //!   escaped, served as `text/xml`.
 //! - [`status`]: the status callbacks of texts and calls (`/twilio/sms/status`,
 //!   `/twilio/voice/status`).
+//! - [`voice`] (with `actions`): the phone line; [`sms`]: texts to the help line.
 //!
 //! A handler for a Twilio route looks like
 //! `async fn step(State(st): State<AppState>, TwilioForm(form): TwilioForm<Step>) -> VoiceResponse`.
 
 mod actions;
 pub mod extract;
+mod recording;
 pub mod signature;
+pub mod sms;
+mod spell;
 pub mod status;
 pub mod twiml;
 pub mod voice;
@@ -37,6 +41,13 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice", post(voice::incoming))
         .route("/twilio/voice/step", post(voice::step))
         .route("/twilio/voice/dialed", post(voice::dialed))
+        .route("/twilio/voice/callback", post(voice::callback))
+        .route("/twilio/voice/recording", post(recording::recording))
+        .route(
+            "/twilio/voice/transcription",
+            post(recording::transcription),
+        )
         .route("/twilio/voice/status", post(status::voice_status))
+        .route("/twilio/sms", post(sms::incoming))
         .route("/twilio/sms/status", post(status::sms_status))
 }

@@ -27,6 +27,7 @@ use crate::domain::conversation::{Checks, Conversation, ConversationKey};
 use crate::domain::language::Lang;
 use crate::flows::{Action, Arrived, Cursor, Expect, Next, OnRecord, Prompt, Slots, Step};
 use crate::recovery::ConversationError;
+use crate::recovery::callback::is_callback_key;
 use crate::store::conversations::{NewConversation, Opened};
 
 /// How long a call's conversation is kept (Twilio ends calls after 4 hours at most).
@@ -62,10 +63,18 @@ pub struct CallStep {
     dial_status: Option<String>,
 }
 
-/// The answer number a webhook's URL carries.
+/// The answer number a webhook's URL carries, and on a call back its conversation's key.
 #[derive(Debug, Deserialize)]
 pub struct Answer {
     n: u32,
+    #[serde(default)]
+    c: Option<String>,
+}
+
+/// The conversation a call back's first webhook names.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    c: String,
 }
 
 /// What the call remembers between webhooks: the conversation's `state`, as JSON. The
@@ -77,8 +86,9 @@ pub(super) struct CallState {
     /// The number of the answer the next webhook must carry.
     pub seq: u32,
     pub facts: CallFacts,
-    /// The TwiML of the last answer, given again to a webhook Twilio retries. Empty when that
-    /// answer read a secret aloud (never stored).
+    /// The TwiML of the last answer, given again to a webhook Twilio retries. Empty once the
+    /// call back's password was made (it is in those answers, and is never stored): a retried
+    /// webhook is then asked its question again.
     pub last: String,
 }
 
@@ -130,7 +140,7 @@ pub async fn step(
             None => Input::Flow(Arrived::Timeout),
         }
     };
-    webhook(&st, &form.call_sid, answer.n, arrived).await
+    webhook(&st, &form.call_sid, answer, arrived).await
 }
 
 /// `POST /twilio/voice/dialed?n=N`: how a transfer to staff ended.
@@ -140,7 +150,59 @@ pub async fn dialed(
     TwilioForm(form): TwilioForm<CallStep>,
 ) -> Twiml {
     let answered = form.dial_status.as_deref() == Some("completed");
-    webhook(&st, &form.call_sid, answer.n, Input::Dialed { answered }).await
+    webhook(&st, &form.call_sid, answer, Input::Dialed { answered }).await
+}
+
+/// `POST /twilio/voice/callback?c=cb-…`: someone answered a call back Helpline placed. Its
+/// conversation was opened when the caller asked for it; the CallSid is the new call's.
+pub async fn callback(
+    State(st): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+    TwilioForm(call): TwilioForm<IncomingCall>,
+) -> Twiml {
+    let Some(key) = call_key(&call.call_sid, Some(&query.c)) else {
+        return Twiml(goodbye(&st, Lang::En));
+    };
+    tracing::info!(call_sid = %call.call_sid, "call back answered");
+    match answer_callback(&st, &key, &query.c).await {
+        Ok(Some(twiml)) => Twiml(twiml),
+        Ok(None) => Twiml(goodbye(&st, Lang::En)),
+        Err((lang, e)) => Twiml(trouble(&st, lang, &e)),
+    }
+}
+
+/// The conversation a webhook continues: the call back's named in the URL (`c`), else the
+/// call's own, by CallSid. `None` for a `c` that names no call back.
+pub(super) fn call_key(call_sid: &str, c: Option<&str>) -> Option<ConversationKey> {
+    match c {
+        Some(c) if is_callback_key(c) => ConversationKey::plain(c),
+        Some(_) => None,
+        None => ConversationKey::plain(call_sid),
+    }
+}
+
+async fn answer_callback(
+    st: &AppState,
+    key: &ConversationKey,
+    via: &str,
+) -> Result<Option<String>, (Lang, VoiceError)> {
+    let conv = match claim(st, key, 0).await {
+        Ok(Claim::Mine(conv)) => conv,
+        Ok(Claim::Answered(last)) => return again(st, key, last).await.map_err(|e| (Lang::En, e)),
+        Err(VoiceError::Conversation(ConversationError::Gone)) => return Ok(None),
+        Err(e) => return Err((Lang::En, e)),
+    };
+    let lang = conv.language;
+    let inner = async {
+        let mut state = read_state(&conv)?;
+        state.facts.via = Some(via.to_string());
+        let step = st
+            .flows
+            .voice()
+            .begin("callback", lang, state.facts.on_record())?;
+        run(st, key, conv, state, step).await
+    };
+    inner.await.map(Some).map_err(|e| (lang, e))
 }
 
 /// What a step webhook brought.
@@ -150,11 +212,11 @@ pub(super) enum Input {
     Dialed { answered: bool },
 }
 
-async fn webhook(st: &AppState, call_sid: &str, n: u32, input: Input) -> Twiml {
-    let Some(key) = ConversationKey::plain(call_sid) else {
+async fn webhook(st: &AppState, call_sid: &str, answer: Answer, input: Input) -> Twiml {
+    let Some(key) = call_key(call_sid, answer.c.as_deref()) else {
         return Twiml(goodbye(st, Lang::En));
     };
-    match continue_call(st, &key, n, input).await {
+    match continue_call(st, &key, answer.n, input).await {
         Ok(Some(twiml)) => Twiml(twiml),
         Ok(None) => Twiml(goodbye(st, Lang::En)),
         Err((lang, e)) => Twiml(trouble(st, lang, &e)),
@@ -191,12 +253,14 @@ async fn start_call(
         .await?;
     match opened {
         // Twilio retried the first webhook: the same answer, nothing more.
-        Opened::Resumed(conv) => Ok(read_state(&conv)?.last),
+        Opened::Resumed(conv) => again(st, key, read_state(&conv)?.last)
+            .await
+            .map(Option::unwrap_or_default),
         Opened::Started(conv) => {
             let _ = conv;
             match claim(st, key, 0).await? {
                 Claim::Mine(conv) => run(st, key, conv, state, step).await,
-                Claim::Answered(last) => Ok(last),
+                Claim::Answered(last) => again(st, key, last).await.map(Option::unwrap_or_default),
             }
         }
     }
@@ -212,7 +276,7 @@ async fn continue_call(
 ) -> Result<Option<String>, (Lang, VoiceError)> {
     let conv = match claim(st, key, n).await {
         Ok(Claim::Mine(conv)) => conv,
-        Ok(Claim::Answered(last)) => return Ok(Some(last)),
+        Ok(Claim::Answered(last)) => return again(st, key, last).await.map_err(|e| (Lang::En, e)),
         Err(VoiceError::Conversation(ConversationError::Gone)) => return Ok(None),
         Err(e) => return Err((Lang::En, e)),
     };
@@ -269,6 +333,42 @@ async fn claim(st: &AppState, key: &ConversationKey, n: u32) -> Result<Claim, Vo
     }
 }
 
+/// The answer for a webhook that was answered already: the same TwiML, or, when that answer
+/// was not kept (it read a secret, or is still being written), the question the call waits
+/// on, asked again. `None` when the call is over.
+async fn again(
+    st: &AppState,
+    key: &ConversationKey,
+    last: String,
+) -> Result<Option<String>, VoiceError> {
+    if !last.is_empty() {
+        return Ok(Some(last));
+    }
+    let Some(conv) = st
+        .recovery
+        .conversations()
+        .live(Channel::Voice, key)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let state = read_state(&conv)?;
+    let next = st
+        .flows
+        .voice()
+        .ask_again(&state.cursor, state.facts.on_record())?;
+    let step = Step {
+        say: Vec::new(),
+        cursor: state.cursor.clone(),
+        accepted: None,
+        next,
+    };
+    let lang = state.cursor.lang;
+    let slots = actions::slots(st, lang, &state.facts);
+    let urls = Urls::new(state.seq, state.facts.via.as_deref());
+    Ok(Some(render(st, &[], &step, Ending::Flow, &urls, &slots)))
+}
+
 fn read_state(conv: &Conversation) -> Result<CallState, VoiceError> {
     Ok(serde_json::from_str(&conv.state)?)
 }
@@ -289,7 +389,6 @@ async fn run(
     let mut checks = conv.checks;
     let mut mismatches = conv.attempts;
     let mut said: Vec<Prompt> = Vec::new();
-    let mut secret_read = false;
     let ending = loop {
         said.append(&mut step.say);
         match step.next.clone() {
@@ -304,7 +403,6 @@ async fn run(
                     mismatches: &mut mismatches,
                 };
                 let outcome = call.run(action, step.accepted.as_deref()).await?;
-                secret_read |= action == Action::ReadSecret;
                 let on_record = state.facts.on_record();
                 step = flow.resume(&step.cursor, outcome, on_record)?;
             }
@@ -313,10 +411,11 @@ async fn run(
     };
     let lang = step.cursor.lang;
     let slots = actions::slots(st, lang, &state.facts);
-    let twiml = render(st, &said, &step, ending, seq, &slots);
+    let urls = Urls::new(seq, state.facts.via.as_deref());
+    let twiml = render(st, &said, &step, ending, &urls, &slots);
     state.cursor = step.cursor.clone();
     state.seq = seq;
-    state.last = if secret_read {
+    state.last = if state.facts.secret_issued {
         String::new()
     } else {
         twiml.clone()
@@ -351,12 +450,34 @@ fn say(st: &AppState, prompts: &[Prompt], slots: &Slots) -> Vec<Say> {
         .collect()
 }
 
+/// Where an answer's `<Gather>`, `<Record>` and `<Dial>` send what happens next: the answer
+/// number the next webhook must carry and, on a call back, its conversation.
+struct Urls {
+    step: String,
+    dialed: String,
+    recording: String,
+    transcription: String,
+}
+
+impl Urls {
+    fn new(seq: u32, via: Option<&str>) -> Urls {
+        let c = via.map(|c| format!("&c={c}")).unwrap_or_default();
+        let only_c = via.map(|c| format!("?c={c}")).unwrap_or_default();
+        Urls {
+            step: format!("/twilio/voice/step?n={seq}{c}"),
+            dialed: format!("/twilio/voice/dialed?n={seq}{c}"),
+            recording: format!("/twilio/voice/recording{only_c}"),
+            transcription: format!("/twilio/voice/transcription{only_c}"),
+        }
+    }
+}
+
 fn render(
     st: &AppState,
     said: &[Prompt],
     step: &Step,
     ending: Ending,
-    seq: u32,
+    urls: &Urls,
     slots: &Slots,
 ) -> String {
     let lang = step.cursor.lang;
@@ -364,18 +485,18 @@ fn render(
     for s in say(st, said, slots) {
         r = r.say(s);
     }
-    let step_url = format!("/twilio/voice/step?n={seq}");
+    let step_url = urls.step.clone();
     if ending == Ending::Dial {
         return match st.settings.staff_phone.as_deref() {
             Some(staff) => r
                 .dial(
                     Dial::number(staff)
                         .timeout(DIAL_TIMEOUT_SECONDS)
-                        .action(format!("/twilio/voice/dialed?n={seq}")),
+                        .action(urls.dialed.clone()),
                 )
                 .to_xml(),
             // No staff line: the transfer ends as unanswered at once.
-            None => r.redirect(format!("/twilio/voice/dialed?n={seq}")).to_xml(),
+            None => r.redirect(urls.dialed.clone()).to_xml(),
         };
     }
     match &step.next {
@@ -395,6 +516,8 @@ fn render(
                         Record::new()
                             .max_length(*max_seconds)
                             .action(step_url.clone())
+                            .recording_status_callback(urls.recording.clone())
+                            .transcribe_callback(urls.transcription.clone())
                             .play_beep(true),
                     )
                     // Silence: Twilio goes on to the next verb.

@@ -152,6 +152,35 @@ pub fn parse(document: &str, base: &Url) -> Result<Vec<Verb>, TwimlError> {
 
 type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
 
+/// The texts a messaging answer (`<Response><Message>…`) sends back, in order: each
+/// `<Message>`'s `<Body>`, or its own text. An empty `<Response/>` sends none.
+pub fn messages(document: &str) -> Result<Vec<String>, TwimlError> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(document, options)
+        .map_err(|e| TwimlError::NotXml(e.to_string()))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "Response" {
+        return Err(TwimlError::NotResponse(root.tag_name().name().to_string()));
+    }
+    Ok(root
+        .children()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Message")
+        .map(|m| {
+            match m
+                .children()
+                .find(|c| c.is_element() && c.tag_name().name() == "Body")
+            {
+                Some(body) => text_of(body),
+                None => text_of(m),
+            }
+        })
+        .collect())
+}
+
 fn verb(node: Node<'_, '_>, base: &Url) -> Result<Verb, TwimlError> {
     let r = Reader { node, base };
     Ok(match r.name() {

@@ -212,3 +212,21 @@ fn a_dtd_is_refused() {
     let doc = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><Response><Say>&a;</Say></Response>"#;
     assert!(err(doc).starts_with("not XML: "), "{}", err(doc));
 }
+
+#[test]
+fn a_messaging_answer_yields_its_texts_in_order() {
+    let answer = r#"<?xml version="1.0" encoding="UTF-8"?><Response>
+        <Message>First &amp; foremost</Message>
+        <Message><Body>Second</Body></Message>
+      </Response>"#;
+    assert_eq!(
+        messages(answer).expect("messages"),
+        vec!["First & foremost".to_string(), "Second".to_string()]
+    );
+    assert!(messages("<Response/>").expect("empty").is_empty());
+    assert!(matches!(
+        messages("<Say>hi</Say>"),
+        Err(TwimlError::NotResponse(_))
+    ));
+    assert!(matches!(messages("not xml"), Err(TwimlError::NotXml(_))));
+}

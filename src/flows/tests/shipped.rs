@@ -117,7 +117,7 @@ fn every_text_reply_fits_two_gsm7_segments() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 2 * 6);
+    assert_eq!(checked, 2 * 8);
     // The instructions go out in both languages at once.
     let both: Vec<String> = Lang::ALL
         .into_iter()

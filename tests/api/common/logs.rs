@@ -45,7 +45,18 @@ pub fn not_capturable() {
 
 /// Starts capturing this test's logs (once per test thread) and returns the subscriber, for
 /// futures that may be polled elsewhere.
+///
+/// tracing caches, per log line of the code, whether anyone is interested, process-wide, and
+/// works it out on the thread that reaches the line first: a thread with no subscriber (a
+/// test without capture, a multi-thread runtime's worker) would mark it "never" for every
+/// thread, and a test's captured log would silently miss that line. So an inert global
+/// default (a bare registry, interested in everything, writing nothing) stands behind every
+/// thread, and the cache is rebuilt once this thread's subscriber is in place.
 pub fn capture() -> Dispatch {
+    static INERT_DEFAULT: std::sync::Once = std::sync::Once::new();
+    INERT_DEFAULT.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
     CAPTURE.with(|c| {
         let mut c = c.borrow_mut();
         if let Some(cap) = c.as_ref() {
@@ -60,6 +71,7 @@ pub fn capture() -> Dispatch {
             .finish();
         let dispatch = Dispatch::new(subscriber);
         let guard = tracing::dispatcher::set_default(&dispatch);
+        tracing::callsite::rebuild_interest_cache();
         *c = Some(Capture {
             sink,
             dispatch: dispatch.clone(),

@@ -188,8 +188,9 @@ pub fn test_clock() -> Arc<ManualClock> {
     ManualClock::starting_at(T0)
 }
 
-/// The per-source limiter of a test app unless the test sets it: tests send many requests
-/// from 127.0.0.1, and only tests of the limiter itself may be refused by it.
+/// The per-source limiter (and the per-number limit on texts) of a test app unless the test
+/// sets it: tests send many requests from 127.0.0.1 and many texts from one phone, and only
+/// tests of a limiter itself may be refused by it.
 pub const LIMITER_OUT_OF_THE_WAY: u32 = 10_000;
 
 /// The app on a random loopback port, served in the background. Unless the test set the
@@ -224,9 +225,13 @@ impl TestApp {
         settings.mail.dir = Some(db.dir().join("mail"));
         settings.guard.per_source_burst = LIMITER_OUT_OF_THE_WAY;
         settings.guard.per_source_per_minute = LIMITER_OUT_OF_THE_WAY;
+        settings.guard.texts_per_number_burst = LIMITER_OUT_OF_THE_WAY;
+        settings.guard.texts_per_number_per_hour = LIMITER_OUT_OF_THE_WAY;
         adjust(&mut settings);
         let limiter_under_test = settings.guard.per_source_burst < LIMITER_OUT_OF_THE_WAY
-            || settings.guard.per_source_per_minute < LIMITER_OUT_OF_THE_WAY;
+            || settings.guard.per_source_per_minute < LIMITER_OUT_OF_THE_WAY
+            || settings.guard.texts_per_number_burst < LIMITER_OUT_OF_THE_WAY
+            || settings.guard.texts_per_number_per_hour < LIMITER_OUT_OF_THE_WAY;
         let clock = test_clock();
         let running = Served::start(settings, &clock, logs).await;
         TestApp {
@@ -320,11 +325,11 @@ impl Drop for TestApp {
         if let Some(h) = self.served.take() {
             h.abort();
         }
-        let refused = self.state.metrics.throttled.get();
+        let refused = self.state.metrics.throttled.get() + self.state.metrics.texts_throttled.get();
         if refused > 0 && !self.limiter_under_test && !std::thread::panicking() {
             panic!(
                 "the per-source limiter refused {refused} request(s) in a test that is not \
-                 about it: a refusal must come from the rule under test"
+                 about it (texts included): a refusal must come from the rule under test"
             );
         }
     }
