@@ -7,7 +7,8 @@
 //! runs `INSERT … ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n`; the answer is `n`.
 //!
 //! What matches Helpline's store (`src/store/mod.rs`): sqlx 0.8 and the same SQLite build, a
-//! pool of at most 8 connections with a 5 s acquire timeout, and on every connection the same
+//! pool of at most 8 connections with a 5 s acquire timeout, handed out without a ping
+//! (`test_before_acquire(false)`), and on every connection the same
 //! `PRAGMA journal_mode = WAL; synchronous = NORMAL; busy_timeout = 10000; foreign_keys = ON`;
 //! the database file is created if missing (`mode=rwc`). Tokio's default multi-threaded
 //! runtime as `helpline serve` uses. What does not: it talks to SQLite through sqlx's SQLite
@@ -64,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = SqlitePoolOptions::new()
         .acquire_timeout(Duration::from_secs(5))
         .max_connections(8)
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute(
