@@ -2,29 +2,35 @@
 # The phone line under load (README, Performance). Not part of CI: figures depend on the
 # machine and on what else runs on it.
 #
-# Measures one step of the phone line — a call coming in: POST /twilio/voice, its
-# X-Twilio-Signature checked, the call's conversation opened in the store under its CallSid,
-# the answer number claimed, the flow run to its first prompt, the call's state written, TwiML
-# answered — against a yardstick in the same run: examples/baseline.rs, a bare axum handler
-# doing one SQLite upsert per request with the same pool size and pragmas as Helpline's store.
-# Both run from a release build on their own throwaway SQLite database (Helpline with the
-# sample roster loaded and its default log level, info, to a file).
+# Measures two steps of the phone line, each request a step of its own call, against a
+# yardstick in the same run: examples/baseline.rs, a bare axum handler doing one SQLite upsert
+# per request with the same pool size, checkout and pragmas as Helpline's store.
+#   call-comes-in  POST /twilio/voice: X-Twilio-Signature checked, the flow run to its first
+#                  prompt, the TwiML rendered, the call's conversation opened under its CallSid
+#                  holding that answer (its answer number claimed), TwiML answered.
+#   key-pressed    POST /twilio/voice/step?n=1 with Digits=1 for each of those calls (English,
+#                  to the main menu): signature checked, the conversation read, answer 1
+#                  claimed, the flow moved on, TwiML rendered, the state written back with the
+#                  version read.
+# All three run from a release build on their own throwaway SQLite database (Helpline with
+# the sample roster loaded and its default log level, info, to a file).
 #
-# Every request is a different call: voice_bench.py signs incoming-call forms (the fields
-# Twilio posts, each with its own CallSid) for Helpline's public URL and auth token ahead of
-# time, so signing costs the client nothing and the server does the full work every time (a
-# repeated CallSid would be a retry, answered from the stored TwiML). The baseline is posted
-# the same forms and upserts their CallSid.
+# Every request is a different call: voice_bench.py signs the forms Twilio posts (each call
+# with its own CallSid) for Helpline's public URL and auth token ahead of time, so signing
+# costs the client nothing and the server does the full work every time (a repeated request
+# would be a retry, answered from the stored TwiML). The key presses are signed from the calls
+# the database holds after the calls came in, for the <Gather> action their TwiML names. The
+# baseline is posted the incoming-call forms and upserts their CallSid.
 #
-# Per run, for each server in turn (baseline, then Helpline):
-#   1. 2 s of warm-up with wrk (other calls), then SECONDS at CONNECTIONS connections with wrk
-#      (2 threads): the most requests per second it answers. The server's RSS is sampled
-#      every 0.25 s meanwhile.
-#   2. PACED_SECONDS at RATE requests/s over CONNECTIONS connections with examples/
-#      fixed_rate.rs (open loop: latency counted from when each request was due, so a stall
-#      counts in full; wrk cannot hold a rate and wrk2 is not packaged): p50/p99.
-# Then the database is checked: Helpline must hold one conversation per request, each answered
-# with its first prompt (a <Gather>), and have logged no error.
+# Per run: the baseline, then call-comes-in, then key-pressed, each
+#   1. (2 s of warm-up with wrk on other calls, for a fresh server), then SECONDS at
+#      CONNECTIONS connections with wrk (2 threads): the most requests per second it answers;
+#      the server's RSS is sampled every 0.25 s meanwhile;
+#   2. PACED_SECONDS at RATE requests/s over CONNECTIONS connections with
+#      examples/fixed_rate.rs (open loop: latency counted from when each request was due, so a
+#      stall counts in full; wrk cannot hold a rate and wrk2 is not packaged): p50/p99/max.
+# Then Helpline's database is checked: every call holds a <Gather> as its last answer (none
+# left half done) and the key presses moved their calls on; and the log holds no error.
 #
 # Usage: scripts/voice_bench.sh [SECONDS] [RUNS]      (defaults 10 and 3)
 #   CONNECTIONS=32 RATE=1000 PACED_SECONDS=20 override the load.
