@@ -35,12 +35,15 @@ struct Sample {
     ok: bool,
 }
 
-fn usage() -> anyhow::Error {
-    anyhow::anyhow!("usage: fixed_rate URL REQUESTS RATE SECONDS CONNECTIONS [EXPECT]")
+/// Errors end the run with their words; the examples keep to the crate's own dependencies.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn usage() -> Error {
+    "usage: fixed_rate URL REQUESTS RATE SECONDS CONNECTIONS [EXPECT]".into()
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, file, rate, seconds, connections, rest @ ..] = args.as_slice() else {
         return Err(usage());
@@ -57,10 +60,11 @@ async fn main() -> anyhow::Result<()> {
     // Rounded, not truncated: 1000.0 * 30.0 is exactly 30,000 requests.
     let total = (rate * seconds).round() as usize;
     if lines.len() < total {
-        anyhow::bail!(
+        return Err(format!(
             "{file} has {} requests; {total} are needed for fresh calls",
             lines.len()
-        );
+        )
+        .into());
     }
     let lines = Arc::new(lines);
     let client = reqwest::Client::builder()
