@@ -10,7 +10,7 @@
 //! Channel names and identity checks are written and read through their domain types
 //! (`Channel`, `Checks`) only.
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::clock::Millis;
 use crate::domain::channel::Channel;
@@ -148,7 +148,8 @@ pub async fn open(
         columns!()
     );
     // A live conversation can end between the two statements; the next round then starts
-    // afresh. Two rounds suffice; the third is for safety.
+    // afresh. Two rounds suffice; the third is for safety. One connection serves them all.
+    let mut conn = pool.acquire().await?;
     for _ in 0..3 {
         let started: Option<Row> = sqlx::query_as(insert)
             .bind(new.channel.as_str())
@@ -159,12 +160,12 @@ pub async fn open(
             .bind(new.state)
             .bind(now)
             .bind(expires_at)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
         if let Some(c) = parsed(started)? {
             return Ok(Opened::Started(c));
         }
-        if let Some(c) = live(pool, new.channel, new.key, now).await? {
+        if let Some(c) = live(&mut *conn, new.channel, new.key, now).await? {
             return Ok(Opened::Resumed(c));
         }
     }
@@ -174,8 +175,8 @@ pub async fn open(
 }
 
 /// The live conversation (not used, not expired) under (channel, key).
-pub async fn live(
-    pool: &AnyPool,
+pub async fn live<'e>(
+    db: impl Executor<'e, Database = Any>,
     channel: Channel,
     key: &ConversationKey,
     now: Millis,
@@ -189,7 +190,7 @@ pub async fn live(
     .bind(channel.as_str())
     .bind(key.as_str())
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     parsed(row)
 }
@@ -253,8 +254,8 @@ pub enum UpdateError {
 /// Writes what a channel may change (contractor, checks, attempts, language, state,
 /// expiry) if the stored version is still `c.version` and the conversation is still live;
 /// returns the conversation as now stored, with its new version.
-pub async fn update(
-    pool: &AnyPool,
+pub async fn update<'e>(
+    db: impl Executor<'e, Database = Any>,
     c: &Conversation,
     now: Millis,
 ) -> Result<Conversation, UpdateError> {
@@ -274,7 +275,7 @@ pub async fn update(
     .bind(c.state.as_str())
     .bind(c.expires_at)
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     parsed(row)?.ok_or(UpdateError::Conflict)
 }

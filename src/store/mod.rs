@@ -94,7 +94,8 @@ pub struct Store {
 
 impl Store {
     /// Opens the pool. SQLite files are created if missing and run in WAL mode with
-    /// `synchronous=NORMAL` and a busy timeout; PostgreSQL is reached within five seconds or
+    /// `synchronous=NORMAL` and a busy timeout, and connections are handed out without a
+    /// ping; PostgreSQL is reached within five seconds or
     /// the error is returned.
     pub async fn connect(url: &DatabaseUrl) -> Result<Store, sqlx::Error> {
         install_default_drivers();
@@ -110,16 +111,22 @@ impl Store {
                 Backend::Postgres => 10,
             });
         let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            // A pooled SQLite connection is a file handle in this process: it cannot have been
+            // dropped by a server or the network while idle, so the round trip to its worker
+            // thread that a ping on every checkout costs (as much as a small query) buys
+            // nothing. PostgreSQL keeps the check.
+            options
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
+                        )
+                        .await?;
+                        Ok(())
+                    })
                 })
-            })
         } else {
             options
         };

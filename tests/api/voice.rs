@@ -2,11 +2,14 @@
 //! with the sample roster; texts go to the Twilio stand-in, emails to the loopback SMTP server,
 //! and each delivery ends with the contractor signing in with what they received.
 
+use std::sync::Arc;
+
 use helpline::store::tickets;
+use tokio::sync::Barrier;
 
 use crate::common::browser::Page;
-use crate::common::twilio::calls_path;
-use crate::common::webhooks::incoming_call;
+use crate::common::twilio::{AUTH_TOKEN, calls_path};
+use crate::common::webhooks::{incoming_call, twilio_sign};
 use crate::portal::{GOOD, Portal, assert_logs_clean, login, reset_token, temporary_password_in};
 
 /// A caller ID that is nobody's on record.
@@ -321,6 +324,104 @@ async fn a_replayed_webhook_changes_nothing_and_sends_one_text() {
         .await;
     assert_eq!(again.status, 200);
     assert!(!again.body.contains("For English"), "{}", again.body);
+}
+
+/// Four copies of one webhook posted at once (tasks released together by a barrier), signed
+/// as Twilio signs them: status and body of each answer.
+async fn four_at_once(p: &Portal, path: &str, params: &[(String, String)]) -> Vec<(u16, String)> {
+    let borrowed: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let signature = twilio_sign(&p.app.twilio_url(path), &borrowed, AUTH_TOKEN);
+    let barrier = Arc::new(Barrier::new(4));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (barrier, url, params, signature) = (
+            barrier.clone(),
+            p.app.url(path),
+            params.to_vec(),
+            signature.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let req = crate::common::http()
+                .post(url)
+                .form(&params)
+                .header("x-twilio-signature", signature);
+            barrier.wait().await;
+            let answer = req.send().await.expect("the app answers");
+            let status = answer.status().as_u16();
+            (status, answer.text().await.expect("a body"))
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    answers
+}
+
+/// A retried webhook that lands while the first copy is still being answered: the first
+/// webhook of a call (which opens its conversation holding the answer) and a key press at a
+/// menu (answered from one read and one conditional write) each move the call once, and every
+/// copy gets the same TwiML, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_of_a_webhook_at_once_get_one_answer_and_move_the_call_once() {
+    let p = Portal::start().await;
+    for round in 0..5 {
+        let sid = format!("CA000000000000000000000000000001{round:02}");
+        let params = incoming_call(&sid, STRANGER);
+        let answers = four_at_once(&p, "/twilio/voice", &params).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "round {round}: {body}");
+            assert_eq!(body, &answers[0].1, "round {round}: the same answer");
+        }
+        assert!(answers[0].1.contains("For English"), "{}", answers[0].1);
+        assert!(
+            answers[0].1.contains("/twilio/voice/step?n=1"),
+            "{}",
+            answers[0].1
+        );
+        let calls: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE external_key = $1")
+                .bind(&sid)
+                .fetch_one(p.app.state.store.pool())
+                .await
+                .expect("count");
+        assert_eq!(calls, 1, "round {round}: one conversation");
+
+        // English: the main menu, once.
+        let mut press = params.clone();
+        press.push(("Digits".into(), "1".into()));
+        let answers = four_at_once(&p, "/twilio/voice/step?n=1", &press).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "round {round}: {body}");
+            assert_eq!(body, &answers[0].1, "round {round}: the same answer");
+        }
+        let menu = &answers[0].1;
+        assert!(menu.contains("press 1"), "round {round}: {menu}");
+        assert!(
+            menu.contains("/twilio/voice/step?n=3"),
+            "round {round}: {menu}"
+        );
+
+        // The call went on from the menu as if the key had been pressed once.
+        let mut call = Call {
+            p: &p,
+            sid: sid.clone(),
+            last: Page {
+                status: 200,
+                headers: Default::default(),
+                body: menu.clone(),
+            },
+        };
+        call.press("1").await;
+        assert!(
+            call.said().contains("contractor number"),
+            "round {round}: {}",
+            call.said()
+        );
+    }
 }
 
 #[tokio::test]

@@ -230,11 +230,27 @@ async fn start_call(
 ) -> Result<String, VoiceError> {
     let flow = st.flows.voice();
     let step = flow.begin("call", Lang::En, OnRecord::NOTHING)?;
-    let state = CallState {
+    let mut state = CallState {
         cursor: step.cursor.clone(),
         seq: 0,
         facts: CallFacts::new(&call.from, call.stir_verstat.as_deref()),
         last: String::new(),
+    };
+    // The conversation is opened with the call's first answer already claimed. When that
+    // answer needs nothing of the recovery service (the canonical flow's: which language), it
+    // is made first and the conversation opens holding it: one write for the whole step.
+    let (stored, answer) = match settled(&step) {
+        Some(ending) => {
+            let twiml = conclude(st, &mut state, &step.say, &step, ending);
+            (state.clone(), Some(twiml))
+        }
+        None => {
+            let claimed = CallState {
+                seq: 1,
+                ..state.clone()
+            };
+            (claimed, None)
+        }
     };
     let opened = st
         .recovery
@@ -245,60 +261,118 @@ async fn start_call(
                 key,
                 contractor_id: None,
                 checks: Checks::NONE,
-                language: Lang::En,
-                state: &serde_json::to_string(&state)?,
+                language: step.cursor.lang,
+                state: &serde_json::to_string(&stored)?,
             },
             CALL_LIFETIME,
         )
         .await?;
-    match opened {
+    match (opened, answer) {
         // Twilio retried the first webhook: the same answer, nothing more.
-        Opened::Resumed(conv) => again(st, key, read_state(&conv)?.last)
+        (Opened::Resumed(conv), _) => again(st, key, read_state(&conv)?.last)
             .await
             .map(Option::unwrap_or_default),
-        Opened::Started(conv) => {
-            let _ = conv;
-            match claim(st, key, 0).await? {
-                Claim::Mine(conv) => run(st, key, conv, state, step).await,
-                Claim::Answered(last) => again(st, key, last).await.map(Option::unwrap_or_default),
-            }
-        }
+        (Opened::Started(_), Some(twiml)) => Ok(twiml),
+        (Opened::Started(conv), None) => run(st, key, conv, state, step).await,
     }
 }
 
 /// Continues a call; `None` when it is over or unknown. The error carries the call's language
 /// for the apology.
+///
+/// A step that needs nothing of the recovery service (a menu, a read-back, a re-ask) is one
+/// read and one write: its answer is made from the conversation as read and written with the
+/// version read, which claims answer `n` too. A step whose flow runs actions claims `n` first
+/// and runs them after (see [`run`]).
 async fn continue_call(
     st: &AppState,
     key: &ConversationKey,
     n: u32,
     input: Input,
 ) -> Result<Option<String>, (Lang, VoiceError)> {
-    let conv = match claim(st, key, n).await {
-        Ok(Claim::Mine(conv)) => conv,
-        Ok(Claim::Answered(last)) => return again(st, key, last).await.map_err(|e| (Lang::En, e)),
-        Err(VoiceError::Conversation(ConversationError::Gone)) => return Ok(None),
-        Err(e) => return Err((Lang::En, e)),
+    let decided = st
+        .recovery
+        .conversations()
+        .update(Channel::Voice, key, |c| decide(st, c, n, &input))
+        .await;
+    let (conv, decided) = match decided {
+        Ok(done) => done,
+        Err(ConversationError::Gone) => return Ok(None),
+        Err(e) => return Err((Lang::En, e.into())),
     };
     let lang = conv.language;
-    let inner = async {
-        let mut state = read_state(&conv)?;
-        let flow = st.flows.voice();
-        let on_record = state.facts.on_record();
-        let step = match input {
-            Input::Flow(arrived) => flow.arrive(&state.cursor, &arrived, on_record)?,
-            Input::Recording(url) => {
-                state.facts.recording = Some(url);
-                flow.arrive(&state.cursor, &Arrived::Recording, on_record)?
-            }
-            Input::Dialed { answered } => {
-                let outcome = actions::dial_outcome(answered);
-                flow.resume(&state.cursor, outcome, on_record)?
-            }
-        };
-        run(st, key, conv, state, step).await
+    match decided {
+        Decided::Answered(last) => again(st, key, last).await.map_err(|e| (Lang::En, e)),
+        Decided::Done(twiml) => Ok(Some(twiml)),
+        Decided::Claimed(claimed) => {
+            let (state, step) = *claimed;
+            run(st, key, conv, state, step)
+                .await
+                .map(Some)
+                .map_err(|e| (lang, e))
+        }
+        Decided::Failed(e) => Err((lang, e)),
+    }
+}
+
+/// What a step webhook's one write decided.
+enum Decided {
+    /// Another request answered `n` already (Twilio retried): its TwiML.
+    Answered(String),
+    /// The step needed nothing more: its answer, stored with the call.
+    Done(String),
+    /// The step's flow runs actions: answer `n` is claimed; run them from here.
+    Claimed(Box<(CallState, Step)>),
+    /// The call's flow cannot go on; answer `n` is claimed.
+    Failed(VoiceError),
+}
+
+/// Decides a step webhook on the conversation as read (see [`continue_call`]); may run more
+/// than once, so it only changes `c`.
+fn decide(st: &AppState, c: &mut Conversation, n: u32, input: &Input) -> Decided {
+    let Ok(mut state) = serde_json::from_str::<CallState>(&c.state) else {
+        return Decided::Answered(String::new());
     };
-    inner.await.map(Some).map_err(|e| (lang, e))
+    if state.seq != n {
+        return Decided::Answered(state.last);
+    }
+    state.seq = n + 1;
+    let claimed = serde_json::to_string(&state).unwrap_or_default();
+    let flow = st.flows.voice();
+    let on_record = state.facts.on_record();
+    let step = match input {
+        Input::Flow(arrived) => flow.arrive(&state.cursor, arrived, on_record),
+        Input::Recording(url) => {
+            state.facts.recording = Some(url.clone());
+            flow.arrive(&state.cursor, &Arrived::Recording, on_record)
+        }
+        Input::Dialed { answered } => {
+            flow.resume(&state.cursor, actions::dial_outcome(*answered), on_record)
+        }
+    };
+    let step = match step {
+        Ok(step) => step,
+        Err(e) => {
+            c.state = claimed;
+            return Decided::Failed(e.into());
+        }
+    };
+    let Some(ending) = settled(&step) else {
+        c.state = claimed;
+        return Decided::Claimed(Box::new((state, step)));
+    };
+    let twiml = conclude(st, &mut state, &step.say, &step, ending);
+    match serde_json::to_string(&state) {
+        Ok(stored) => {
+            c.state = stored;
+            c.language = step.cursor.lang;
+            Decided::Done(twiml)
+        }
+        Err(e) => {
+            c.state = claimed;
+            Decided::Failed(e.into())
+        }
+    }
 }
 
 /// Whether this request may act on answer `n`.
@@ -375,7 +449,7 @@ fn read_state(conv: &Conversation) -> Result<CallState, VoiceError> {
 
 /// Runs the flow from `step` until it waits for the caller, transfers, or ends: every action
 /// on the way goes to the recovery service. Then renders the TwiML and stores where the call
-/// is (its answer number already claimed).
+/// is (its answer number already claimed, `conv` as the claim left it).
 async fn run(
     st: &AppState,
     key: &ConversationKey,
@@ -384,46 +458,35 @@ async fn run(
     mut step: Step,
 ) -> Result<String, VoiceError> {
     let flow = st.flows.voice();
-    let seq = state.seq + 1;
     let mut contractor = conv.contractor_id;
     let mut checks = conv.checks;
     let mut mismatches = conv.attempts;
     let mut said: Vec<Prompt> = Vec::new();
     let ending = loop {
         said.append(&mut step.say);
-        match step.next.clone() {
-            Next::Run(Action::DialStaff) => break Ending::Dial,
-            Next::Run(action) => {
-                let mut call = actions::Call {
-                    st,
-                    lang: step.cursor.lang,
-                    facts: &mut state.facts,
-                    contractor: &mut contractor,
-                    checks: &mut checks,
-                    mismatches: &mut mismatches,
-                };
-                let outcome = call.run(action, step.accepted.as_deref()).await?;
-                let on_record = state.facts.on_record();
-                step = flow.resume(&step.cursor, outcome, on_record)?;
-            }
-            Next::Wait { .. } | Next::End => break Ending::Flow,
+        if let Some(ending) = settled(&step) {
+            break ending;
+        }
+        if let Next::Run(action) = step.next.clone() {
+            let mut call = actions::Call {
+                st,
+                lang: step.cursor.lang,
+                facts: &mut state.facts,
+                contractor: &mut contractor,
+                checks: &mut checks,
+                mismatches: &mut mismatches,
+            };
+            let outcome = call.run(action, step.accepted.as_deref()).await?;
+            let on_record = state.facts.on_record();
+            step = flow.resume(&step.cursor, outcome, on_record)?;
         }
     };
     let lang = step.cursor.lang;
-    let slots = actions::slots(st, lang, &state.facts);
-    let urls = Urls::new(seq, state.facts.via.as_deref());
-    let twiml = render(st, &said, &step, ending, &urls, &slots);
-    state.cursor = step.cursor.clone();
-    state.seq = seq;
-    state.last = if state.facts.secret_issued {
-        String::new()
-    } else {
-        twiml.clone()
-    };
+    let twiml = conclude(st, &mut state, &said, &step, ending);
     let stored = serde_json::to_string(&state)?;
     st.recovery
         .conversations()
-        .update(Channel::Voice, key, |c| {
+        .update_from(conv, key, |c| {
             c.state = stored.clone();
             c.contractor_id = contractor;
             c.checks = checks;
@@ -432,6 +495,40 @@ async fn run(
         })
         .await?;
     Ok(twiml)
+}
+
+/// How a step ends when it needs nothing of the recovery service: it waits for the caller,
+/// hangs up, or transfers to staff. `None` while the flow runs an action.
+fn settled(step: &Step) -> Option<Ending> {
+    match &step.next {
+        Next::Run(Action::DialStaff) => Some(Ending::Dial),
+        Next::Run(_) => None,
+        Next::Wait { .. } | Next::End => Some(Ending::Flow),
+    }
+}
+
+/// The answer to a settled step (`said`, then what `step` asks), and the call's state moved
+/// on: its cursor, the answer number the next webhook must carry (one past `state.seq`), and
+/// the TwiML kept for a retried webhook.
+fn conclude(
+    st: &AppState,
+    state: &mut CallState,
+    said: &[Prompt],
+    step: &Step,
+    ending: Ending,
+) -> String {
+    let seq = state.seq + 1;
+    let slots = actions::slots(st, step.cursor.lang, &state.facts);
+    let urls = Urls::new(seq, state.facts.via.as_deref());
+    let twiml = render(st, said, step, ending, &urls, &slots);
+    state.cursor = step.cursor.clone();
+    state.seq = seq;
+    state.last = if state.facts.secret_issued {
+        String::new()
+    } else {
+        twiml.clone()
+    };
+    twiml
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
