@@ -6,7 +6,7 @@
 //! forms it posts Helpline, so each request is a new key and an INSERT, as a new call is) and
 //! runs `INSERT … ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n`; the answer is `n`.
 //!
-//! What matches Helpline's store (`src/store/mod.rs`): sqlx 0.8 and the same SQLite build, a
+//! What matches Helpline's store (`src/store/mod.rs`): sqlx 0.9 and the same SQLite build, a
 //! pool of at most 8 connections with a 5 s acquire timeout, handed out without a ping
 //! (`test_before_acquire(false)`), and on every connection the same
 //! `PRAGMA journal_mode = WAL; synchronous = NORMAL; busy_timeout = 10000; foreign_keys = ON`;
