@@ -6,11 +6,13 @@
 //! `<Dial>` and `<Record>` — and at the hang-up posts the status callback.
 //!
 //! The call's logic is [`call::Call`], a state machine without I/O over [`twiml`]; this file
-//! is its driver: options and settings, HTTP (reqwest), the terminal or a `--script`.
+//! is its driver: options and settings, HTTP (reqwest), the terminal or a `--script`;
+//! [`texts`] is `simulate text`.
 //! It reads the settings only for defaults (`public_url`, `twilio.auth_token`,
 //! `twilio.from`, `twilio.account_sid`) and touches no database.
 
 mod call;
+mod texts;
 mod twiml;
 
 use std::io::{BufRead, Write};
@@ -106,7 +108,7 @@ pub struct TextArgs {
 pub async fn run(command: SimulateCommand, settings: Settings) -> Result<(), Failure> {
     let args = match command {
         SimulateCommand::Call(args) => args,
-        SimulateCommand::Text(args) => return texts(&args, &settings).await,
+        SimulateCommand::Text(args) => return texts::texts(&args, &settings).await,
     };
     let (setup, line) = prepare(&args, &settings)?;
     let mut caller: Box<dyn Caller> = match &args.script {
@@ -220,54 +222,6 @@ fn prepare(args: &CallArgs, settings: &Settings) -> Result<(CallSetup, Line), Fa
 
 /// `simulate text`: each text posted to `/twilio/sms` as Twilio posts an incoming message,
 /// and the reply printed (`💬`), or that none came.
-async fn texts(args: &TextArgs, settings: &Settings) -> Result<(), Failure> {
-    let ends = ends(&args.line, settings)?;
-    let url = ends.at("/twilio/sms")?;
-    let mut out = std::io::stdout();
-    let send = async |text: &str, out: &mut std::io::Stdout| -> Result<(), Failure> {
-        show(out, &format!("📱 {} texts {}: {text}", ends.from, ends.to))?;
-        let sid = call::sid("SM");
-        let request = Request {
-            method: Method::Post,
-            url: url.clone(),
-            params: [
-                ("MessageSid", sid.as_str()),
-                ("SmsSid", sid.as_str()),
-                ("AccountSid", &ends.account_sid),
-                ("From", &ends.from),
-                ("To", &ends.to),
-                ("Body", text),
-                ("NumMedia", "0"),
-                ("NumSegments", "1"),
-                ("ApiVersion", "2010-04-01"),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        };
-        let body = ends.line.send(&request, out).await?;
-        let replies = twiml::messages(&body).map_err(|e| other(format!("the reply: {e}")))?;
-        if replies.is_empty() {
-            show(out, "   (no reply)")?;
-        }
-        for reply in replies {
-            show(out, &format!("💬 {reply}"))?;
-        }
-        Ok(())
-    };
-    match &args.text {
-        Some(text) => send(text, &mut out).await,
-        None => {
-            let stdin = std::io::stdin();
-            for line in stdin.lock().lines() {
-                let line = line.map_err(other)?;
-                send(line.trim_end(), &mut out).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
 fn http_url(flag: &str, text: &str) -> Result<Url, Failure> {
     match Url::parse(text.trim()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
