@@ -177,7 +177,7 @@ impl Call<'_> {
             | Action::SmsReset
             | Action::SmsHelp
             | Action::SmsStop
-            | Action::SmsStart => return Err(VoiceError::NotOnThisLine(action)),
+            | Action::SmsStart => return Err(VoiceError::NotOnThisChannel("phone line", action)),
         })
     }
 

@@ -35,6 +35,25 @@ pub use extract::{
 pub use signature::SIGNATURE_HEADER;
 pub use twiml::{Dial, Gather, GatherInput, MessagingResponse, Record, Say, Twiml, VoiceResponse};
 
+/// Why a call step or a text could not be answered normally (logged; the caller or texter
+/// hears or reads an apology).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StepError {
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Conversation(#[from] crate::recovery::ConversationError),
+    #[error(transparent)]
+    Recovery(#[from] crate::recovery::RecoveryError),
+    #[error("flow: {0}")]
+    Driver(#[from] crate::flows::DriverError),
+    #[error("the conversation's stored state is unreadable: {0}")]
+    State(#[from] serde_json::Error),
+    /// The flow asked a channel (named) for an action it does not do.
+    #[error("the flow asked the {0} for {1}, which it does not do")]
+    NotOnThisChannel(&'static str, crate::flows::Action),
+}
+
 /// Twilio's routes.
 pub fn router() -> Router<AppState> {
     Router::new()

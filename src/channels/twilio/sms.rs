@@ -30,7 +30,7 @@ use crate::domain::conversation::{Checks, ConversationKey};
 use crate::domain::language::Lang;
 use crate::domain::phone::PhoneNumber;
 use crate::flows::{Action, ActionOutcome, Arrived, Next, OnRecord, Prompt, Slot, Slots, Step};
-use crate::recovery::{ConversationError, TextReset};
+use crate::recovery::TextReset;
 use crate::store::conversations::{NewConversation, Opened};
 
 /// How long a text's `MessageSid` is remembered: a retry of it within this time changes
@@ -58,22 +58,8 @@ struct TextState {
     reply: Option<String>,
 }
 
-/// Why a text could not be answered normally; the texter gets an apology.
-#[derive(Debug, thiserror::Error)]
-enum SmsError {
-    #[error("store: {0}")]
-    Store(#[from] sqlx::Error),
-    #[error(transparent)]
-    Conversation(#[from] ConversationError),
-    #[error(transparent)]
-    Recovery(#[from] crate::recovery::RecoveryError),
-    #[error("flow: {0}")]
-    Driver(#[from] crate::flows::DriverError),
-    #[error("the text's stored state is unreadable: {0}")]
-    State(#[from] serde_json::Error),
-    #[error("the flow asked the SMS channel for {0}, which it does not do")]
-    NotOnThisChannel(Action),
-}
+/// Why a text could not be answered; the texter gets an apology.
+type SmsError = super::StepError;
 
 /// An answer that texts nothing back.
 fn no_reply() -> String {
@@ -231,7 +217,7 @@ async fn act(
             *stopped = false;
             ActionOutcome::Ok
         }
-        other => return Err(SmsError::NotOnThisChannel(other)),
+        other => return Err(SmsError::NotOnThisChannel("SMS channel", other)),
     })
 }
 

@@ -94,22 +94,8 @@ pub(super) struct CallState {
     pub last: String,
 }
 
-/// Why a webhook could not be answered normally; the caller hears an apology either way.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum VoiceError {
-    #[error("store: {0}")]
-    Store(#[from] sqlx::Error),
-    #[error(transparent)]
-    Conversation(#[from] ConversationError),
-    #[error(transparent)]
-    Recovery(#[from] crate::recovery::RecoveryError),
-    #[error("flow: {0}")]
-    Driver(#[from] crate::flows::DriverError),
-    #[error("the call's stored state is unreadable: {0}")]
-    State(#[from] serde_json::Error),
-    #[error("the flow asked the phone line for {0}, which it does not do")]
-    NotOnThisLine(crate::flows::Action),
-}
+/// Why a webhook could not be answered; the caller hears an apology either way.
+pub(super) type VoiceError = super::StepError;
 
 /// `POST /twilio/voice`: a call comes in.
 pub async fn incoming(
