@@ -459,7 +459,9 @@ async fn a_staff_reply_goes_out_threaded_and_the_answer_joins_the_same_ticket() 
     );
     let text = text_of(&staff.data);
     assert!(
-        text.contains("Use form B-2.\n<b>Thanks</b>") && text.contains("Dana Ortiz"),
+        text.contains("Use form B-2.")
+            && text.contains("<b>Thanks</b>")
+            && text.contains("Dana Ortiz"),
         "{text}"
     );
     let html = MessageParser::default()
