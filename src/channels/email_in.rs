@@ -294,7 +294,11 @@ fn describe(meaning: &Meaning, outcome: &EmailOutcome) -> &'static str {
         (_, EmailOutcome::ResetLinkSent | EmailOutcome::ResetNeutral { .. }) => {
             "reset request, answered"
         }
-        (_, EmailOutcome::Ticket { .. }) => "message for staff",
+        (_, EmailOutcome::Ticket { .. } | EmailOutcome::Thread { opened: true, .. }) => {
+            "message for staff"
+        }
+        (_, EmailOutcome::Thread { opened: false, .. }) => "message for staff, joined its ticket",
+        (_, EmailOutcome::NotMe { .. }) => "this wasn't me: account frozen",
         (_, EmailOutcome::Bounce { .. }) => "bounce, not answered",
     }
 }

@@ -10,6 +10,7 @@
 //!   [`Meaning::Automatic`] — never answered, so no two robots ever talk to each other;
 //! - `RESET 1900862` or `CLAVE 1900862` in the subject or the first line of the text is a
 //!   [`Meaning::Reset`] (CLAVE is Spanish, and so is the answer);
+//! - a reply whose own text says "this wasn't me" is [`Meaning::NotMe`];
 //! - anything else is [`Meaning::Other`]: a person wrote, staff will read it.
 //!
 //! Nothing read here reaches an outgoing header as it is: the sender becomes an
@@ -19,6 +20,7 @@
 use mail_parser::{MessageParser, MimeHeaders};
 
 use super::email::EmailAddress;
+use super::email_reply;
 use super::language::Lang;
 
 /// Longest Message-ID kept (RFC 5322 sets no limit; real ones are well under 100).
@@ -65,6 +67,9 @@ pub enum Meaning {
     Automatic(&'static str),
     /// "RESET 1900862" / "CLAVE 1900862": a reset link, if the sender is the email on record.
     Reset { number: String },
+    /// A reply (it names earlier messages) whose own text says "this wasn't me"
+    /// (`domain::email_reply`). What it does depends on what it replies to.
+    NotMe,
     /// A person wrote something else.
     Other,
 }
@@ -84,6 +89,9 @@ pub enum Authentication {
 #[derive(Debug, Clone)]
 pub struct InboundEmail {
     pub message_id: Option<MessageId>,
+    /// The messages it replies to: `In-Reply-To`, then `References` newest first, capped
+    /// (`domain::email_reply::references`). Empty when it is no reply.
+    pub references: Vec<MessageId>,
     /// The From address; `None` when missing or not an address.
     pub from: Option<EmailAddress>,
     /// One line, control characters removed, at most [`MAX_SUBJECT`] characters.
@@ -127,6 +135,7 @@ pub fn read(raw: &[u8]) -> Result<InboundEmail, Unreadable> {
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let text = strip_quoted(&body);
     let message_id = msg.message_id().and_then(MessageId::parse);
+    let references = email_reply::references(header("in-reply-to"), header("references"));
 
     let meaning = if let Some(failed) = bounce(&msg, &header) {
         Meaning::Bounce { failed }
@@ -135,6 +144,7 @@ pub fn read(raw: &[u8]) -> Result<InboundEmail, Unreadable> {
     } else {
         match reset_request(&subject, &text) {
             Some((number, _)) => Meaning::Reset { number },
+            None if !references.is_empty() && email_reply::says_not_me(&text) => Meaning::NotMe,
             None => Meaning::Other,
         }
     };
@@ -146,6 +156,7 @@ pub fn read(raw: &[u8]) -> Result<InboundEmail, Unreadable> {
     let authentication = authentication(header("authentication-results"), from.as_ref());
     Ok(InboundEmail {
         message_id,
+        references,
         from,
         subject,
         text,

@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod email;
 pub mod email_in;
+pub mod email_reply;
 pub mod ids;
 pub mod keyed;
 pub mod language;

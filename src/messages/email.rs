@@ -178,7 +178,7 @@ message_fields! {
 }
 
 /// Renders one email from its three templates. The subject is folded onto one line.
-fn compose<'f, F, S, T, H>(
+pub(super) fn compose<'f, F, S, T, H>(
     template: &'static str,
     fields: &'f F,
 ) -> Result<ComposedEmail, askama::Error>

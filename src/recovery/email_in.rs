@@ -47,6 +47,15 @@ pub enum EmailOutcome {
         ticket: Option<TicketId>,
         replied: bool,
     },
+    /// A person's email in a thread (`email_threads`): it opened `ticket` or joined it, and
+    /// got an acknowledgment unless one went within the hour.
+    Thread {
+        ticket: TicketId,
+        opened: bool,
+        replied: bool,
+    },
+    /// "This wasn't me" from the owner's address: the account is frozen, `ticket` is urgent.
+    NotMe { ticket: TicketId },
 }
 
 impl EmailOutcome {
@@ -57,12 +66,15 @@ impl EmailOutcome {
             EmailOutcome::Bounce { .. } => "bounce",
             EmailOutcome::ResetLinkSent | EmailOutcome::ResetNeutral { .. } => "reset_request",
             EmailOutcome::Ticket { .. } => "ticket",
+            EmailOutcome::Thread { opened: true, .. } => "ticket",
+            EmailOutcome::Thread { opened: false, .. } => "joined_ticket",
+            EmailOutcome::NotMe { .. } => "not_me",
         }
     }
 }
 
 /// The automatic answer to send, if the budget allows.
-enum Answer {
+pub(super) enum Answer {
     /// "If this matches our records…".
     ResetNeutral,
     /// "We received your email".
@@ -76,7 +88,7 @@ impl Recovery<'_> {
         let from = match &mail.meaning {
             Meaning::Automatic(why) => return Ok(EmailOutcome::Ignored(why)),
             Meaning::Bounce { failed } => return self.email_bounced(mail, failed).await,
-            Meaning::Reset { .. } | Meaning::Other => match &mail.from {
+            Meaning::Reset { .. } | Meaning::NotMe | Meaning::Other => match &mail.from {
                 None => return Ok(EmailOutcome::Ignored("no sender address")),
                 Some(from) => from,
             },
@@ -86,8 +98,9 @@ impl Recovery<'_> {
             return Ok(EmailOutcome::Ignored("sent by the help line itself"));
         }
         match &mail.meaning {
+            // A reset request is answered by a link whether it is in a thread or not.
             Meaning::Reset { number } => self.email_reset(mail, from, number).await,
-            _ => self.email_for_staff(mail, from).await,
+            _ => self.email_threaded(mail, from).await,
         }
     }
 
@@ -189,33 +202,6 @@ impl Recovery<'_> {
         Ok(EmailOutcome::ResetNeutral { replied, ticket })
     }
 
-    async fn email_for_staff(
-        &self,
-        mail: &InboundEmail,
-        from: &EmailAddress,
-    ) -> Result<EmailOutcome> {
-        let known = contractors::by_email(self.st.store.pool(), from).await?;
-        let case = Escalation {
-            kind: TicketKind::EmailReceived,
-            contractor: known.first().map(|c| c.id),
-            channel: Channel::Email,
-            summary: format!(
-                "Email from {}: {}",
-                from.masked(),
-                if mail.subject.is_empty() {
-                    "(no subject)"
-                } else {
-                    &mail.subject
-                }
-            ),
-            detail: staff_view(mail, from),
-        };
-        let (replied, ticket) = self
-            .answer_once(mail, from, Answer::Received, Some(case))
-            .await?;
-        Ok(EmailOutcome::Ticket { ticket, replied })
-    }
-
     /// Opens `case` (if any) and queues `answer` to `from` when the sender's hourly budget
     /// allows, in one transaction: the ticket and the answer commit together.
     async fn answer_once(
@@ -231,56 +217,79 @@ impl Recovery<'_> {
             Some(case) => Some(self.escalate(&mut tx, case, now).await?),
             None => None,
         };
+        if let Some(ticket) = ticket {
+            self.record_received(&mut tx, mail, from, ticket, now)
+                .await?;
+        }
+        let queued = self.queue_answer(&mut tx, mail, from, answer, now).await?;
+        if let (Some(ticket), Some(out)) = (ticket, queued) {
+            self.record_sent(&mut tx, ticket, out, "Helpline", "", now)
+                .await?;
+        }
+        let replied = queued.is_some();
+        self.commit_and_wake(tx).await?;
+        Ok((replied, ticket))
+    }
+
+    /// Queues `answer` to `from`, threaded, when the sender's hourly budget allows: the
+    /// outbox row, or `None` when an answer went within the hour.
+    pub(super) async fn queue_answer(
+        &self,
+        tx: &mut Tx,
+        mail: &InboundEmail,
+        from: &EmailAddress,
+        answer: Answer,
+        now: Millis,
+    ) -> Result<Option<crate::domain::ids::MessageId>> {
         let key = format!(
             "email_answer:to:{}",
             &token_digest(&from.as_str().to_ascii_lowercase())[..32]
         );
-        let replied = budgets::spend(&mut tx, &key, ACK_BUDGET, now).await?;
-        if replied {
-            let (city, forgot_link) = (&self.st.settings.city.name, self.link("forgot"));
-            let mut composed = match answer {
-                Answer::ResetNeutral => messages::reset_request_received_email(
-                    self.lang,
-                    &messages::ResetRequestReceivedFields {
-                        city,
-                        minutes: self.st.settings.reset_link_lifetime.as_secs() / 60,
-                        forgot_link: &forgot_link,
-                    },
-                )?,
-                Answer::Received => {
-                    let hours = self.st.settings.office_hours_text(self.lang);
-                    messages::email_received_email(
-                        self.lang,
-                        &messages::EmailReceivedFields {
-                            city,
-                            forgot_link: &forgot_link,
-                            office_hours: hours.as_deref(),
-                        },
-                    )?
-                }
-            };
-            composed.in_reply_to = mail.message_id.as_ref().map(|m| m.bracketed());
-            // To the sender as written, not a contact on record: no contractor id, so the
-            // worker does not drop it for not being on record. It carries no secret.
-            queue_email(
-                &mut tx,
-                &self.st.settings.mail.from,
-                from,
-                composed,
-                None,
-                None,
-                now,
-            )
-            .await?;
+        if !budgets::spend(tx, &key, ACK_BUDGET, now).await? {
+            return Ok(None);
         }
-        self.commit_and_wake(tx).await?;
-        Ok((replied, ticket))
+        let (city, forgot_link) = (&self.st.settings.city.name, self.link("forgot"));
+        let mut composed = match answer {
+            Answer::ResetNeutral => messages::reset_request_received_email(
+                self.lang,
+                &messages::ResetRequestReceivedFields {
+                    city,
+                    minutes: self.st.settings.reset_link_lifetime.as_secs() / 60,
+                    forgot_link: &forgot_link,
+                },
+            )?,
+            Answer::Received => {
+                let hours = self.st.settings.office_hours_text(self.lang);
+                messages::email_received_email(
+                    self.lang,
+                    &messages::EmailReceivedFields {
+                        city,
+                        forgot_link: &forgot_link,
+                        office_hours: hours.as_deref(),
+                    },
+                )?
+            }
+        };
+        composed.in_reply_to = mail.message_id.as_ref().map(|m| m.bracketed());
+        // To the sender as written, not a contact on record: no contractor id, so the
+        // worker does not drop it for not being on record. It carries no secret.
+        let out = queue_email(
+            tx,
+            &self.st.settings.mail.from,
+            from,
+            composed,
+            None,
+            None,
+            now,
+        )
+        .await?;
+        Ok(Some(out))
     }
 }
 
 /// What staff read of an email: the masked sender, the subject, the Message-ID (for a
 /// threaded answer) and the text without quoted parts.
-fn staff_view(mail: &InboundEmail, from: &EmailAddress) -> String {
+pub(super) fn staff_view(mail: &InboundEmail, from: &EmailAddress) -> String {
     format!(
         "From: {}\nSubject: {}\nMessage-ID: {}\nLanguage: {}\n\n{}",
         from.masked(),

@@ -15,6 +15,7 @@ pub mod callback;
 pub mod conversation;
 mod delivery;
 mod email_in;
+mod email_threads;
 mod escalation;
 mod identity;
 mod not_me;
@@ -30,6 +31,7 @@ mod texts;
 pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use email_in::{ACK_BUDGET, EmailOutcome};
+pub use email_threads::{MAX_STAFF_REPLY, StaffReplyOutcome};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 

@@ -1,4 +1,6 @@
-//! "This wasn't me": freeze, revoke, end sessions, open an urgent ticket.
+//! "This wasn't me": freeze, revoke, end sessions, open an urgent ticket. The link in a
+//! change notice and a reply saying so by email (`email_threads`) share
+//! [`Recovery::freeze_for_not_me`].
 
 use super::*;
 
@@ -36,36 +38,61 @@ impl Recovery<'_> {
             tx.rollback().await?;
             return Ok(false);
         };
-        accounts::freeze(&mut tx, account_id, now).await?;
-        accounts::revoke_secrets(&mut tx, contractor.id, now).await?;
-        sessions::delete_for_account(&mut tx, account_id).await?;
-        self.escalate(
-            &mut tx,
-            Escalation {
-                kind: TicketKind::NotMe,
-                contractor: Some(contractor.id),
-                channel: Channel::Web,
-                summary: format!(
-                    "Contractor {} reports a password change they did not make; account frozen",
-                    contractor.fields.contractor_number
-                ),
-                detail: "Pending secrets voided and sessions ended. Call the contractor on the \
-                         phone on record before unfreezing."
-                    .into(),
-            },
-            now,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            &contractor,
-            "account_frozen",
-            Channel::Web,
-            "this wasn't me".into(),
-            now,
-        )
-        .await?;
+        self.freeze_for_not_me(&mut tx, Some(account_id), &contractor, Channel::Web, now)
+            .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// What "this wasn't me" does, written once: the account (if any) is frozen and its
+    /// sessions end, every pending secret is void (a live reset link stops working at once,
+    /// queued messages with one are dropped), an urgent ticket opens and the audit log says
+    /// how it was reported. In the caller's transaction; the ticket is returned.
+    pub(super) async fn freeze_for_not_me(
+        &self,
+        tx: &mut Tx,
+        account_id: Option<AccountId>,
+        contractor: &Contractor,
+        channel: Channel,
+        now: Millis,
+    ) -> Result<TicketId> {
+        if let Some(account_id) = account_id {
+            accounts::freeze(tx, account_id, now).await?;
+            sessions::delete_for_account(tx, account_id).await?;
+        }
+        accounts::revoke_secrets(tx, contractor.id, now).await?;
+        let how = match channel {
+            Channel::Email => "by a reply to an email from the help line",
+            _ => "with the link in a change notice",
+        };
+        let ticket = self
+            .escalate(
+                tx,
+                Escalation {
+                    kind: TicketKind::NotMe,
+                    contractor: Some(contractor.id),
+                    channel,
+                    summary: format!(
+                        "Contractor {} reports a password change they did not make; account frozen",
+                        contractor.fields.contractor_number
+                    ),
+                    detail: format!(
+                        "Reported {how}. Pending secrets voided and sessions ended. Call the \
+                         contractor on the phone on record before unfreezing."
+                    ),
+                },
+                now,
+            )
+            .await?;
+        self.audit(
+            tx,
+            contractor,
+            "account_frozen",
+            channel,
+            format!("this wasn't me ({how})"),
+            now,
+        )
+        .await?;
+        Ok(ticket)
     }
 }

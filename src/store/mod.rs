@@ -32,6 +32,7 @@ pub mod registrations;
 pub mod sessions;
 pub mod sms_opt_outs;
 pub mod staff;
+pub mod threads;
 pub mod tickets;
 pub mod tokens;
 

@@ -389,7 +389,8 @@ async fn a_message_gets_a_ticket_and_one_threaded_answer_an_hour_and_the_answer_
         "{answer}"
     );
 
-    // A second message from Sam within the hour: a ticket, no second answer.
+    // A second message from Sam within the hour joins the open ticket (issue 11: one sender's
+    // mail within a day is one ticket), with no second answer.
     deliver(
         &p,
         email(
@@ -402,7 +403,7 @@ async fn a_message_gets_a_ticket_and_one_threaded_answer_an_hour_and_the_answer_
     .await;
     settled(&p.app.state.store).await;
     assert_eq!(templates(&p).await, ["email:email_received"]);
-    assert_eq!(tickets_of(&p, "email_received").await.len(), 2);
+    assert_eq!(tickets_of(&p, "email_received").await.len(), 1);
 
     // Spanish in, Spanish out.
     deliver(&p, fixture("iso_8859_1.eml")).await;

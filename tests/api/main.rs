@@ -8,6 +8,7 @@ mod common;
 mod config_cli;
 mod conversations;
 mod email_in;
+mod email_threads;
 mod floors;
 mod flows_cli;
 mod guard;
