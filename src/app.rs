@@ -190,7 +190,8 @@ impl Application {
             crate::twilio::TwilioRest::for_calls(&settings)
                 .map(|t| Arc::new(t) as Arc<dyn crate::twilio::CallTransport>),
         )
-        .with_caps(settings.twilio.caps);
+        .with_caps(settings.twilio.caps)
+        .with_reply_to(settings.mail.reply_to.clone());
         let listener =
             TcpListener::bind(settings.bind)
                 .await

@@ -34,9 +34,9 @@ use crate::domain::ticket::TicketKind;
 use crate::mail::{ComposedEmail, DeliveryError, EmailTransport};
 use crate::metrics::SharedMetrics;
 use crate::store::outbox::{self as queue, Channel, NewMessage, QueuedMessage};
-use crate::store::sms_opt_outs;
 use crate::store::tickets::{self, NewTicket};
 use crate::store::{Store, Tx};
+use crate::store::{email_undeliverable, sms_opt_outs};
 use crate::twilio::{
     CallTransport, OutgoingCall, OutgoingSms, SmsTransport, is_callback_path, validity_seconds,
 };
@@ -45,7 +45,9 @@ pub use crate::config::SendCaps;
 pub use caps::{Cap, Counted};
 
 /// Queues an email in the caller's transaction. The Message-ID is fixed now, so every retry
-/// of the message carries the same one and the receiving side can tell duplicates.
+/// of the message carries the same one and the receiving side can tell duplicates. `None`
+/// (nothing queued) when a delivery report said the address cannot receive mail: Helpline
+/// sends it nothing until the email on record changes or staff clear it.
 pub async fn queue_email(
     tx: &mut Tx,
     from: &Mailbox,
@@ -54,7 +56,15 @@ pub async fn queue_email(
     contractor_id: Option<ContractorId>,
     secret_expires_at: Option<Millis>,
     now: Millis,
-) -> Result<MessageId, sqlx::Error> {
+) -> Result<Option<MessageId>, sqlx::Error> {
+    if email_undeliverable::is_undeliverable(&mut **tx, to.as_str()).await? {
+        tracing::info!(
+            to = %to.masked(),
+            template = email.template,
+            "not queued: the address cannot receive mail (it bounced)"
+        );
+        return Ok(None);
+    }
     let domain = from.email.domain();
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), domain);
     queue::enqueue(
@@ -74,6 +84,7 @@ pub async fn queue_email(
         now,
     )
     .await
+    .map(Some)
 }
 
 /// Queues a text message in the caller's transaction. `body` is the whole text; it is kept
@@ -190,6 +201,8 @@ pub struct Worker {
     settings: OutboxSettings,
     email: Arc<dyn EmailTransport>,
     from: Mailbox,
+    /// `Reply-To` of every email (the help address); the From address when `None`.
+    reply_to: Option<Mailbox>,
     /// Twilio, when SMS is enabled; without it every text is dead-lettered.
     sms: Option<Arc<dyn SmsTransport>>,
     /// Twilio, when voice is enabled; without it every call is dead-lettered.
@@ -221,6 +234,7 @@ impl Worker {
             settings,
             email,
             from,
+            reply_to: None,
             sms,
             calls: None,
             caps: SendCaps::default(),
@@ -233,6 +247,13 @@ impl Worker {
     /// Places callback calls with `calls` (`None`: calls are dead-lettered).
     pub fn with_calls(mut self, calls: Option<Arc<dyn CallTransport>>) -> Self {
         self.calls = calls;
+        self
+    }
+
+    /// Sends every email with `Reply-To: reply_to` (the help address), so an answer reaches
+    /// the help line even when From is a no-reply sender.
+    pub fn with_reply_to(mut self, reply_to: Mailbox) -> Self {
+        self.reply_to = Some(reply_to);
         self
     }
 
@@ -296,6 +317,18 @@ impl Worker {
             && sms_opt_outs::is_stopped(self.store.pool(), &msg.recipient).await?
         {
             let reason = "dropped: the number texted STOP";
+            if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
+                return Ok(Outcome::LeaseLost { id: msg.id });
+            }
+            self.metrics.delivery(&msg.channel, "dropped");
+            tracing::info!("{reason}");
+            return Ok(Outcome::Dropped { id: msg.id });
+        }
+        // The address may have bounced since the email was queued: it gets nothing more.
+        if matches!(channel, Ok(Channel::Email))
+            && email_undeliverable::is_undeliverable(self.store.pool(), &msg.recipient).await?
+        {
+            let reason = "dropped: the address cannot receive mail (it bounced)";
             if !queue::mark_dropped(self.store.pool(), msg.id, &self.owner, reason).await? {
                 return Ok(Outcome::LeaseLost { id: msg.id });
             }
@@ -510,6 +543,7 @@ impl Worker {
         let text = msg.body_text.clone().unwrap_or_default();
         let builder = Message::builder()
             .from(self.from.clone())
+            .reply_to(self.reply_to.clone().unwrap_or_else(|| self.from.clone()))
             .to(to)
             .subject(msg.subject.clone())
             .message_id(Some(msg.message_id.clone()))

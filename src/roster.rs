@@ -144,6 +144,14 @@ pub async fn import<R: Read>(
                     contractors::update(&mut tx, *id, new, now).await?;
                     if old.contact_differs(new) {
                         accounts::revoke_secrets(&mut tx, *id, now).await?;
+                        if !old
+                            .email
+                            .as_deref()
+                            .unwrap_or_default()
+                            .eq_ignore_ascii_case(new.email.as_deref().unwrap_or_default())
+                        {
+                            clear_bounces(&mut tx, old, new).await?;
+                        }
                         audit::append(
                             &mut tx,
                             &AuditEvent {
@@ -167,6 +175,19 @@ pub async fn import<R: Read>(
         }
     }
     Ok(report)
+}
+
+/// A changed email on record starts afresh: a bounce recorded for the old or the new address
+/// no longer stops mail to this contractor (the city has just said where mail goes now).
+async fn clear_bounces(
+    tx: &mut crate::store::Tx,
+    old: &RosterFields,
+    new: &RosterFields,
+) -> Result<(), sqlx::Error> {
+    for address in [&old.email, &new.email].into_iter().flatten() {
+        crate::store::email_undeliverable::clear(&mut **tx, address).await?;
+    }
+    Ok(())
 }
 
 /// Reads and checks every row; good rows come back with their line numbers.

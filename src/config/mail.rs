@@ -15,6 +15,7 @@ pub(super) const ENV: &[(&str, &str)] = &[
     ("HELPLINE_SMTP_URL", "mail.smtp_url"),
     ("HELPLINE_SMTP_TLS_CA_FILE", "mail.tls_ca_file"),
     ("HELPLINE_MAIL_FROM", "mail.from"),
+    ("HELPLINE_MAIL_REPLY_TO", "mail.reply_to"),
     ("HELPLINE_INBOUND_TOKEN", "mail.inbound_token"),
 ];
 
@@ -26,6 +27,9 @@ pub struct MailSettings {
     /// A folder where each message is written as an `.eml` file (development, `demo`).
     pub dir: Option<PathBuf>,
     pub from: Mailbox,
+    /// Where replies go (`Reply-To` on every email sent): the help address; the From address
+    /// when not set.
+    pub reply_to: Mailbox,
     pub inbound_token: Option<SecretString>,
     /// Largest number of pooled SMTP connections.
     pub pool_size: u32,
@@ -41,6 +45,7 @@ pub(super) struct RawMail {
     smtp_url: Option<String>,
     dir: Option<PathBuf>,
     from: Option<String>,
+    reply_to: Option<String>,
     inbound_token: Option<String>,
     pool_size: Option<u32>,
     tls_ca_file: Option<String>,
@@ -65,6 +70,16 @@ pub(super) fn read(c: &mut Layers<'_>, raw: RawMail) -> Option<MailSettings> {
             )
         })
         .ok();
+    let reply_to = c.pick("mail.reply_to", raw.reply_to).and_then(|text| {
+        text.parse::<Mailbox>()
+            .map_err(|e| {
+                c.problem(
+                    "mail.reply_to",
+                    format!("'{text}' is not an email address ({e})"),
+                )
+            })
+            .ok()
+    });
     let pool_size = raw.pool_size.unwrap_or(4);
     if pool_size == 0 {
         c.problem("mail.pool_size", "must be at least 1");
@@ -81,6 +96,7 @@ pub(super) fn read(c: &mut Layers<'_>, raw: RawMail) -> Option<MailSettings> {
     Some(MailSettings {
         smtp_url: smtp_url.map(SecretString::from),
         dir: raw.dir,
+        reply_to: reply_to.or_else(|| from.clone())?,
         from: from?,
         inbound_token,
         pool_size,
@@ -169,6 +185,27 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.mail.tls_ca_file.as_deref(), Some(pem.as_path()));
+    }
+
+    #[test]
+    fn replies_go_to_the_help_address_or_the_sender() {
+        let s = load_env(&[("HELPLINE_MAIL_FROM", "Helpline <noreply@city.example>")]).unwrap();
+        assert_eq!(s.mail.reply_to.email.to_string(), "noreply@city.example");
+        let s = load_env(&[
+            ("HELPLINE_MAIL_FROM", "Helpline <noreply@city.example>"),
+            (
+                "HELPLINE_MAIL_REPLY_TO",
+                "Building help <help@city.example>",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.mail.reply_to.email.to_string(), "help@city.example");
+        let errs = load_toml("[mail]\nreply_to = \"help at city\"\n", &[]).unwrap_err();
+        assert!(
+            errs.to_string()
+                .contains("mail.reply_to (HELPLINE_MAIL_REPLY_TO)"),
+            "{errs}"
+        );
     }
 
     #[test]

@@ -263,6 +263,7 @@ mod tests {
                 "HELPLINE_FLOWS_DIR",
                 "HELPLINE_INBOUND_TOKEN",
                 "HELPLINE_MAIL_FROM",
+                "HELPLINE_MAIL_REPLY_TO",
                 "HELPLINE_PUBLIC_URL",
                 "HELPLINE_SMTP_TLS_CA_FILE",
                 "HELPLINE_SMTP_URL",

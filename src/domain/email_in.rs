@@ -23,6 +23,9 @@ use super::email::EmailAddress;
 use super::email_reply;
 use super::language::Lang;
 
+mod quoted;
+pub use quoted::strip_quoted;
+
 /// Longest Message-ID kept (RFC 5322 sets no limit; real ones are well under 100).
 pub const MAX_MESSAGE_ID: usize = 250;
 /// Most characters of a message's text kept for staff.
@@ -329,30 +332,6 @@ fn looks_spanish(subject: &str, text: &str) -> bool {
         >= 1
 }
 
-/// The text a person wrote: up to the first quoted part ("> …", "On … wrote:", Outlook's
-/// "From:" block or divider) or signature ("-- "), at most [`MAX_TEXT`] characters.
-pub fn strip_quoted(body: &str) -> String {
-    let mut kept: Vec<&str> = Vec::new();
-    for line in body.lines() {
-        let t = line.trim();
-        let quoted = t.starts_with('>')
-            || line == "-- "
-            || t == "--"
-            || t.starts_with("-----Original Message-----")
-            || t.starts_with("-----Mensaje original-----")
-            || t.starts_with("________________")
-            || (t.starts_with("On ") && t.ends_with("wrote:"))
-            || (t.starts_with("El ") && t.ends_with("escribió:"))
-            || ((t.starts_with("From: ") || t.starts_with("De: ")) && !kept.is_empty());
-        if quoted {
-            break;
-        }
-        kept.push(line.trim_end());
-    }
-    let text = kept.join("\n");
-    text.trim().chars().take(MAX_TEXT).collect()
-}
-
 /// The verdict of the topmost `Authentication-Results` (the receiving server's own: it adds
 /// its header above any the sender wrote) for the From domain.
 fn authentication(header: Option<&str>, from: Option<&EmailAddress>) -> Authentication {
@@ -392,6 +371,9 @@ fn authentication(header: Option<&str>, from: Option<&EmailAddress>) -> Authenti
         Authentication::Fail
     }
 }
+
+#[cfg(test)]
+mod corpus;
 
 #[cfg(test)]
 mod tests {

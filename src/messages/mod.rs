@@ -43,6 +43,7 @@ macro_rules! message_fields {
 
 mod catalogue;
 mod email;
+mod email_notices;
 mod email_threads;
 mod segments;
 mod sms;
@@ -54,6 +55,9 @@ pub use email::{
     ResetRequestReceivedFields, SMS_UNDELIVERED, SmsUndeliveredFields, account_setup_email,
     email_received_email, password_changed_email, reset_link_email, reset_request_received_email,
     sms_undelivered_email,
+};
+pub use email_notices::{
+    TEMPORARY_PASSWORD_SENT, TemporaryPasswordSentFields, temporary_password_sent_email,
 };
 pub use email_threads::{
     NOT_ME_RECEIVED, NotMeReceivedFields, STAFF_REPLY, StaffReplyFields, not_me_received_email,

@@ -154,6 +154,26 @@ impl Recovery<'_> {
         }
         accounts::set_temporary(&mut tx, account.id, &hash, now + duration_ms(lifetime), now)
             .await?;
+        // The same password may be read again on this call: the email on record is told once
+        // per call back (a conditional write on the call's own budget).
+        let told = format!("temp_notice:{}", &token_digest(key.as_str())[..32]);
+        let once = Budget {
+            every: duration_ms(lifetime).max(1),
+            per_day: 1,
+        };
+        if budgets::spend(&mut tx, &told, once, now).await?
+            && let Some(phone) = contractor.fields.phone_on_record()
+        {
+            self.queue_temporary_password_notice(
+                &mut tx,
+                &contractor,
+                account.id,
+                phone.last_four(),
+                true,
+                now,
+            )
+            .await?;
+        }
         let to = contractor
             .fields
             .phone_on_record()

@@ -3,8 +3,9 @@
 //!
 //! - Automatic mail (out-of-office, lists, robots, Helpline's own messages) is never answered:
 //!   no mail loop can start here.
-//! - A bounce opens a ticket for each failed address that is an email on record, so staff fix
-//!   the contact; it is never answered either.
+//! - A bounce marks each failed address that is an email on record undeliverable
+//!   (`store::email_undeliverable`: nothing more is sent to it) and opens a ticket so staff
+//!   fix the contact; it is never answered either.
 //! - "RESET n" / "CLAVE n" from the email on record of contractor `n` (with DMARC or DKIM
 //!   passing for its domain when the receiving server says) sends a reset link to that email
 //!   through [`Recovery::send_reset_link`]: the very send of the portal's "Forgot password",
@@ -20,6 +21,7 @@
 use super::*;
 use crate::domain::email_in::{Authentication, InboundEmail, Meaning};
 use crate::store::budgets::Budget;
+use crate::store::email_undeliverable;
 
 /// One automatic answer per sender per hour, at most 5 a day.
 pub const ACK_BUDGET: Budget = Budget {
@@ -114,6 +116,9 @@ impl Recovery<'_> {
             for contractor in contractors::by_email(self.st.store.pool(), address).await? {
                 let now = self.now();
                 let mut tx = self.st.store.begin_write().await?;
+                let report = mail.message_id.as_ref().map(|m| m.bracketed());
+                email_undeliverable::mark(&mut *tx, address.as_str(), report.as_deref(), now)
+                    .await?;
                 self.escalate(
                     &mut tx,
                     Escalation {
@@ -126,8 +131,10 @@ impl Recovery<'_> {
                         ),
                         detail: format!(
                             "A delivery report says mail to the email on record ({}) failed. \
-                             Until it is fixed the contractor gets no reset links or notices \
-                             by email.\nReport: {}",
+                             The address is marked undeliverable: Helpline sends it nothing, \
+                             and the portal and kiosk offer a text or a call instead, until \
+                             the email on record changes (roster import) or staff clear the \
+                             mark.\nReport: {}",
                             address.masked(),
                             mail.message_id
                                 .as_ref()
@@ -272,8 +279,9 @@ impl Recovery<'_> {
         };
         composed.in_reply_to = mail.message_id.as_ref().map(|m| m.bracketed());
         // To the sender as written, not a contact on record: no contractor id, so the
-        // worker does not drop it for not being on record. It carries no secret.
-        let out = queue_email(
+        // worker does not drop it for not being on record. It carries no secret. Nothing is
+        // queued to an address that bounced (`None`, as when the budget is spent).
+        Ok(queue_email(
             tx,
             &self.st.settings.mail.from,
             from,
@@ -282,8 +290,7 @@ impl Recovery<'_> {
             None,
             now,
         )
-        .await?;
-        Ok(Some(out))
+        .await?)
     }
 }
 

@@ -53,6 +53,9 @@ pub enum StaffReplyOutcome {
     NoTicket,
     /// The ticket has no email to answer and its contractor no email on record.
     NoAddress,
+    /// A delivery report said this (masked) address cannot receive mail: nothing was sent.
+    /// Staff fix the contact (or clear the mark, `store::email_undeliverable::clear`).
+    Undeliverable { to: String },
     /// Nothing to send: the text is empty.
     Empty,
 }
@@ -165,7 +168,8 @@ impl Recovery<'_> {
             )?;
             composed.in_reply_to = mail.message_id.as_ref().map(|m| m.bracketed());
             let from_box = &self.st.settings.mail.from;
-            let out = queue_email(
+            // (Nothing is queued to an address that bounced.)
+            if let Some(out) = queue_email(
                 &mut tx,
                 from_box,
                 from,
@@ -174,9 +178,11 @@ impl Recovery<'_> {
                 None,
                 now,
             )
-            .await?;
-            self.record_sent(&mut tx, ticket, out, "Helpline", "", now)
-                .await?;
+            .await?
+            {
+                self.record_sent(&mut tx, ticket, out, "Helpline", "", now)
+                    .await?;
+            }
         }
         self.commit_and_wake(tx).await?;
         tracing::warn!(
@@ -403,7 +409,11 @@ impl Recovery<'_> {
             .filter(|c| c.fields.on_record(&Contact::Email(to.clone())))
             .map(|c| c.id);
         let from_box = &self.st.settings.mail.from;
-        let out = queue_email(&mut tx, from_box, &to, composed, on_record, None, now).await?;
+        let Some(out) = queue_email(&mut tx, from_box, &to, composed, on_record, None, now).await?
+        else {
+            tx.rollback().await?;
+            return Ok(StaffReplyOutcome::Undeliverable { to: to.masked() });
+        };
         self.record_sent(&mut tx, ticket, out, &staff_name, &text, now)
             .await?;
         let actor = format!("staff:{staff_name}");

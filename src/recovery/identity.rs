@@ -6,6 +6,7 @@
 use super::*;
 use crate::domain::conversation::{Check, Checks, Conversation, ConversationKey};
 use crate::store::conversations::NewConversation;
+use crate::store::email_undeliverable;
 
 /// What a kiosk conversation must have passed before it may send: the number and the phone
 /// on record.
@@ -60,9 +61,9 @@ impl Recovery<'_> {
         Ok(Some(self.verified(&c).await?))
     }
 
-    /// The verified contractor and where on record a secret may go, masked. The mobile is
-    /// offered for a text only while texts are on and it has not texted STOP; for a call back
-    /// while calls are on.
+    /// The verified contractor and where on record a secret may go, masked. The email is
+    /// offered only while mail to it has not bounced; the mobile for a text only while texts
+    /// are on and it has not texted STOP; for a call back while calls are on.
     pub(super) async fn verified(&self, c: &Contractor) -> Result<Verified> {
         let twilio = &self.st.settings.twilio;
         let mut mobile = None;
@@ -72,9 +73,22 @@ impl Recovery<'_> {
         {
             mobile = Some(p.masked());
         }
+        let email = c.fields.email_on_record();
+        let email_undeliverable = match &email {
+            Some(e) => {
+                email_undeliverable::is_undeliverable(self.st.store.pool(), e.as_str()).await?
+            }
+            None => false,
+        };
         Ok(Verified {
             contractor_id: c.id,
-            email: c.fields.email.as_deref().map(mask_address),
+            email: c
+                .fields
+                .email
+                .as_deref()
+                .filter(|_| !email_undeliverable)
+                .map(mask_address),
+            email_undeliverable,
             phone: mobile,
             callback: c
                 .fields

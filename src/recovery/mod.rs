@@ -179,7 +179,11 @@ pub enum Destination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub contractor_id: ContractorId,
+    /// The email on record, masked, unless mail to it bounced.
     pub email: Option<String>,
+    /// There is an email on record but a delivery report said it cannot receive mail: the
+    /// page says so, and offers a text or a call instead.
+    pub email_undeliverable: bool,
     /// The mobile on record, when texts are on.
     pub phone: Option<String>,
     /// The phone on record, when the help line can call it back.
@@ -434,7 +438,8 @@ impl Recovery<'_> {
 
     /// Queues a message to a contact on record of `contractor`, in the caller's transaction.
     /// `secret_expires` is when a secret in it stops being worth delivering. False when
-    /// nothing was queued: a text to a number that texted STOP.
+    /// nothing was queued: a text to a number that texted STOP, or an email to an address
+    /// that bounced.
     pub(super) async fn queue_to(
         &self,
         tx: &mut Tx,
@@ -447,8 +452,9 @@ impl Recovery<'_> {
         Ok(match message {
             Outgoing::Email { to: address, mail } => {
                 let from = &self.st.settings.mail.from;
-                queue_email(tx, from, address, mail, to, secret_expires, now).await?;
-                true
+                queue_email(tx, from, address, mail, to, secret_expires, now)
+                    .await?
+                    .is_some()
             }
             Outgoing::Sms {
                 to: phone,
@@ -478,7 +484,8 @@ impl Recovery<'_> {
             .queue_to(&mut tx, contractor, message, Some(secret.expires), now)
             .await?
         {
-            // The number texted STOP since the caller looked: nothing is issued or sent.
+            // The number texted STOP (or the address bounced) since the caller looked: nothing
+            // is issued or sent.
             tx.rollback().await?;
             return Ok(SendOutcome::NoDestination);
         }

@@ -1,4 +1,5 @@
-//! Temporary passwords: texted to the phone on record, or handed over by the CLI (demo).
+//! Temporary passwords: texted to the phone on record (and the email on record told so, with
+//! "this wasn't me"), or handed over by the CLI (demo).
 
 use super::*;
 
@@ -37,6 +38,15 @@ impl Recovery<'_> {
         let expires = now + duration_ms(lifetime);
         let mut tx = self.st.store.begin_write().await?;
         accounts::set_temporary(&mut tx, account.id, &hash, expires, now).await?;
+        self.queue_temporary_password_notice(
+            &mut tx,
+            contractor,
+            account.id,
+            phone.last_four(),
+            false,
+            now,
+        )
+        .await?;
         let body = messages::temporary_password_sms(
             self.lang,
             &messages::TemporaryPasswordFields {

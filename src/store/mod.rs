@@ -26,6 +26,7 @@ pub mod audit;
 pub mod budgets;
 pub mod contractors;
 pub mod conversations;
+pub mod email_undeliverable;
 pub mod keys;
 pub mod outbox;
 pub mod registrations;

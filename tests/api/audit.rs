@@ -280,7 +280,8 @@ async fn every_credential_flow_writes_its_event() {
 
     // Forgot: a link by email, then the reset.
     p.browser().post("/forgot", &[("username", "C-1002")]).await;
-    let mails = p.smtp.wait_for(2).await;
+    // (After the change notice and the email telling of the temporary password.)
+    let mails = p.smtp.wait_for(3).await;
     let link = mails
         .iter()
         .find(|m| m.to == ["<sam@milehigh.example>"])

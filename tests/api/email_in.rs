@@ -14,20 +14,24 @@ use crate::common::{helpline, http, logs, run_with_input};
 use crate::portal::{GOOD, Portal, assert_logs_clean, login, reset_token, text_of};
 
 /// The token the mail server sends.
-const TOKEN: &str = "inbound-test-token-8d1e47c2b6a95f30";
+pub(crate) const TOKEN: &str = "inbound-test-token-8d1e47c2b6a95f30";
 /// C-1001's email on record.
-const PAT: &str = "pat@frontrange-roofing.example";
+pub(crate) const PAT: &str = "pat@frontrange-roofing.example";
 /// Nobody's email on record.
 const STRANGER: &str = "someone@elsewhere.example";
 /// The neutral answer to a reset request.
 const NEUTRAL: &str = "If the number you sent and this email address match our records";
 
-async fn start() -> Portal {
+pub(crate) async fn start() -> Portal {
     Portal::start_with(|s| s.mail.inbound_token = Some(TOKEN.to_string().into())).await
 }
 
 /// Posts `raw` with `token` (none when `None`); the status and the answer's text.
-async fn post(p: &Portal, token: Option<&str>, raw: impl Into<Vec<u8>>) -> (u16, String) {
+pub(crate) async fn post(
+    p: &Portal,
+    token: Option<&str>,
+    raw: impl Into<Vec<u8>>,
+) -> (u16, String) {
     let mut req = http()
         .post(p.app.url("/email/inbound"))
         .header("content-type", "message/rfc822")
@@ -41,14 +45,14 @@ async fn post(p: &Portal, token: Option<&str>, raw: impl Into<Vec<u8>>) -> (u16,
 }
 
 /// Posts `raw` with the right token and expects it taken.
-async fn deliver(p: &Portal, raw: impl Into<Vec<u8>>) -> String {
+pub(crate) async fn deliver(p: &Portal, raw: impl Into<Vec<u8>>) -> String {
     let (status, body) = post(p, Some(TOKEN), raw).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// A plain email from `from` with this Message-ID, subject and text.
-fn email(from: &str, id: &str, subject: &str, text: &str) -> String {
+pub(crate) fn email(from: &str, id: &str, subject: &str, text: &str) -> String {
     format!(
         "From: Someone <{from}>\r\nTo: help@westminster.example.gov\r\nSubject: {subject}\r\n\
          Date: Thu, 3 Dec 2026 10:00:00 -0700\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
@@ -56,7 +60,7 @@ fn email(from: &str, id: &str, subject: &str, text: &str) -> String {
     )
 }
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/api/fixtures/email/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -64,7 +68,7 @@ fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
-async fn tickets_of(p: &Portal, kind: &str) -> Vec<Ticket> {
+pub(crate) async fn tickets_of(p: &Portal, kind: &str) -> Vec<Ticket> {
     tickets::open_tickets(p.app.state.store.pool())
         .await
         .expect("tickets")
@@ -74,14 +78,14 @@ async fn tickets_of(p: &Portal, kind: &str) -> Vec<Ticket> {
 }
 
 /// `channel:template` of every queued or sent message, in order.
-async fn templates(p: &Portal) -> Vec<String> {
+pub(crate) async fn templates(p: &Portal) -> Vec<String> {
     sqlx::query_scalar("SELECT channel || ':' || template FROM outbox ORDER BY id")
         .fetch_all(p.app.state.store.pool())
         .await
         .expect("outbox")
 }
 
-fn header(msg: &mail_parser::Message<'_>, name: &str) -> Option<String> {
+pub(crate) fn header(msg: &mail_parser::Message<'_>, name: &str) -> Option<String> {
     msg.headers_raw()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim().to_string())

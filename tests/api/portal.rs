@@ -257,8 +257,12 @@ async fn kiosk_temporary_password_then_forced_change_then_new_password() {
     assert_eq!(page.location(), Some("/account"));
 
     // The change was announced by email and SMS on record, with a "this wasn't me" path.
-    let mails = p.smtp.wait_for(1).await;
-    let notice = text_of(&mails[0].data);
+    // (After the email that told of the temporary password, sent with the text.)
+    let mails = p.smtp.wait_for(2).await;
+    let told = text_of(&mails[0].data);
+    assert!(told.contains("phone ending in 2075"), "{told}");
+    assert!(!told.contains(&temp), "never the password itself");
+    let notice = text_of(&mails[1].data);
     assert!(
         notice.contains("was changed at your first sign-in"),
         "{notice}"
@@ -1195,7 +1199,7 @@ async fn an_https_journey_uses_host_cookies_end_to_end() {
 
     // A reset link: its token goes into a cookie, which the reset removes.
     b.post("/forgot", &[("username", "C-1002")]).await;
-    let mails = p.smtp.wait_for(2).await;
+    let mails = p.smtp.wait_for(3).await;
     let link = mails
         .iter()
         .find(|m| m.to == ["<sam@milehigh.example>"])
@@ -1311,16 +1315,17 @@ async fn secrets_are_stored_only_hashed() {
     let verification = held.cookies["helpline_help"].clone();
     // A reset link used, with its "this wasn't me" link, then a new one left live.
     p.browser().post("/forgot", &[("username", "C-1002")]).await;
-    let used = reset_token(&text_of(&p.smtp.wait_for(1).await[0].data));
+    // mails[0] told of the temporary password.
+    let used = reset_token(&text_of(&p.smtp.wait_for(2).await[1].data));
     let mut r = p.browser();
     r.get(&format!("/reset/{used}")).await;
     r.post("/reset", &[("password", GOOD), ("confirm", GOOD)])
         .await;
-    let notice = text_of(&p.smtp.wait_for(2).await[1].data);
+    let notice = text_of(&p.smtp.wait_for(3).await[2].data);
     let not_me = reset_or_none(&notice);
     p.app.clock.advance(Duration::from_secs(6 * 60));
     p.browser().post("/forgot", &[("username", "C-1002")]).await;
-    let live = reset_token(&text_of(&p.smtp.wait_for(3).await[2].data));
+    let live = reset_token(&text_of(&p.smtp.wait_for(4).await[3].data));
     // A remembered session, and a device cookie.
     let mut remembered = p.browser();
     remembered

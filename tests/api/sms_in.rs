@@ -139,7 +139,7 @@ async fn reset_from_any_other_phone_gets_the_same_reply_and_sends_nothing() {
     // Sent first: the refusals that follow wait out the identity counter's quick-failure
     // rule (the test clock stands still), and a refusal reads the same either way.
     let sent = text(&p, &sid(6), MOBILE, &format!("Reset {LICENSE}")).await;
-    assert_eq!(queued_count(&p.app.state.store).await, 1);
+    assert_eq!(texts_queued(&p.app.state.store).await, 1);
     let stranger = text(&p, &sid(1), STRANGER, &format!("RESET {LICENSE}")).await;
     let unknown = text(&p, &sid(2), STRANGER, "RESET 99999999").await;
     let unknown_from_mobile = text(&p, &sid(3), MOBILE, "reset C-9999").await;
@@ -162,7 +162,7 @@ async fn reset_from_any_other_phone_gets_the_same_reply_and_sends_nothing() {
     );
     assert_eq!(sent.body, stranger.body, "the same reply when it is sent");
     assert_eq!(
-        queued_count(&p.app.state.store).await,
+        texts_queued(&p.app.state.store).await,
         1,
         "nothing more sent"
     );
@@ -364,7 +364,7 @@ async fn a_second_reset_too_soon_is_told_to_the_mobile_on_record_only() {
     // Anyone else still reads the one reply for every refusal.
     let stranger = text(&p, &sid(3), STRANGER, "RESET 1001").await;
     assert_eq!(stranger.body, first.body);
-    assert_eq!(queued_count(&p.app.state.store).await, 1);
+    assert_eq!(texts_queued(&p.app.state.store).await, 1);
     settled(&p.app.state.store).await;
 }
 
@@ -377,11 +377,11 @@ async fn a_replayed_message_sid_changes_nothing_and_sends_one_text() {
     p.app.clock.advance(Duration::from_secs(6 * 60));
     let again = text(&p, &sid(1), MOBILE, &format!("RESET {LICENSE}")).await;
     assert_eq!(again.body, first.body, "a retry gets the same reply");
-    assert_eq!(queued_count(&p.app.state.store).await, 1);
+    assert_eq!(texts_queued(&p.app.state.store).await, 1);
     // A new text is a new request.
     let next = text(&p, &sid(2), MOBILE, &format!("RESET {LICENSE}")).await;
     assert_eq!(next.body, first.body);
-    assert_eq!(queued_count(&p.app.state.store).await, 2);
+    assert_eq!(texts_queued(&p.app.state.store).await, 2);
     settled(&p.app.state.store).await;
     assert_eq!(p.twilio.requests().len(), 2);
 }
@@ -417,7 +417,7 @@ async fn identical_webhooks_at_once_send_one_text() {
             }
         }
         assert!(replied >= 1, "round {round}: the text was answered");
-        let texts = queued_count(&p.app.state.store).await;
+        let texts = texts_queued(&p.app.state.store).await;
         assert_eq!(
             texts,
             i64::from(round) + 1,
@@ -528,4 +528,13 @@ async fn a_number_that_texts_too_often_gets_no_answer() {
     // Another number is not held back by it.
     let other = text(&p, &sid(11), STRANGER, "HELP").await;
     assert!(reply(&other).is_some(), "{}", other.body);
+}
+
+/// Texts queued, whatever became of them (a temporary password also queues an email to the
+/// email on record telling of it; that is tested in `email_undeliverable`).
+async fn texts_queued(store: &helpline::store::Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'sms'")
+        .fetch_one(store.pool())
+        .await
+        .expect("count texts")
 }

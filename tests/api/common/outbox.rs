@@ -70,7 +70,8 @@ pub async fn queue_reset_link(store: &Store, to: &str, link: &str, now: i64) -> 
         now,
     )
     .await
-    .expect("queue");
+    .expect("queue")
+    .expect("not undeliverable");
     tx.commit().await.expect("commit");
     id
 }

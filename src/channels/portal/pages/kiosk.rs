@@ -74,6 +74,7 @@ pub async fn help_choose(State(st): State<AppState>, v: Visitor) -> Page {
         p: v.page(&st, None),
         title: v.tr.t("help_title").to_string(),
         email: verified.email,
+        email_undeliverable: verified.email_undeliverable,
         phone: verified.phone,
     };
     Ok(v.render(StatusCode::OK, page))

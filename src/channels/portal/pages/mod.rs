@@ -156,6 +156,8 @@ struct HelpChoosePage {
     p: PageCtx,
     title: String,
     email: Option<String>,
+    /// The email on record bounced: say so, and why it is not offered.
+    email_undeliverable: bool,
     phone: Option<String>,
 }
 
