@@ -33,25 +33,11 @@ message_fields! {
     }
 }
 
-/// The "a temporary password was sent to your phone" email.
-pub fn temporary_password_sent_email(
-    lang: Lang,
-    fields: &TemporaryPasswordSentFields<'_>,
-) -> Result<ComposedEmail, askama::Error> {
-    match lang {
-        Lang::En => compose::<
-            _,
-            TemporaryPasswordSentSubjectEn,
-            TemporaryPasswordSentTextEn,
-            TemporaryPasswordSentHtmlEn,
-        >(TEMPORARY_PASSWORD_SENT, fields),
-        Lang::Es => compose::<
-            _,
-            TemporaryPasswordSentSubjectEs,
-            TemporaryPasswordSentTextEs,
-            TemporaryPasswordSentHtmlEs,
-        >(TEMPORARY_PASSWORD_SENT, fields),
-    }
+email_fn! {
+    /// The "a temporary password was sent to your phone" email.
+    pub fn temporary_password_sent_email(TemporaryPasswordSentFields) = TEMPORARY_PASSWORD_SENT:
+        en(TemporaryPasswordSentSubjectEn, TemporaryPasswordSentTextEn, TemporaryPasswordSentHtmlEn),
+        es(TemporaryPasswordSentSubjectEs, TemporaryPasswordSentTextEs, TemporaryPasswordSentHtmlEs)
 }
 
 #[cfg(test)]

@@ -51,38 +51,18 @@ message_fields! {
     }
 }
 
-/// The answer to "this wasn't me" by email.
-pub fn not_me_received_email(
-    lang: Lang,
-    fields: &NotMeReceivedFields<'_>,
-) -> Result<ComposedEmail, askama::Error> {
-    match lang {
-        Lang::En => compose::<_, NotMeReceivedSubjectEn, NotMeReceivedTextEn, NotMeReceivedHtmlEn>(
-            NOT_ME_RECEIVED,
-            fields,
-        ),
-        Lang::Es => compose::<_, NotMeReceivedSubjectEs, NotMeReceivedTextEs, NotMeReceivedHtmlEs>(
-            NOT_ME_RECEIVED,
-            fields,
-        ),
-    }
+email_fn! {
+    /// The answer to "this wasn't me" by email.
+    pub fn not_me_received_email(NotMeReceivedFields) = NOT_ME_RECEIVED:
+        en(NotMeReceivedSubjectEn, NotMeReceivedTextEn, NotMeReceivedHtmlEn),
+        es(NotMeReceivedSubjectEs, NotMeReceivedTextEs, NotMeReceivedHtmlEs)
 }
 
-/// A staff member's reply from a ticket.
-pub fn staff_reply_email(
-    lang: Lang,
-    fields: &StaffReplyFields<'_>,
-) -> Result<ComposedEmail, askama::Error> {
-    match lang {
-        Lang::En => compose::<_, StaffReplySubjectEn, StaffReplyTextEn, StaffReplyHtmlEn>(
-            STAFF_REPLY,
-            fields,
-        ),
-        Lang::Es => compose::<_, StaffReplySubjectEs, StaffReplyTextEs, StaffReplyHtmlEs>(
-            STAFF_REPLY,
-            fields,
-        ),
-    }
+email_fn! {
+    /// A staff member's reply from a ticket.
+    pub fn staff_reply_email(StaffReplyFields) = STAFF_REPLY:
+        en(StaffReplySubjectEn, StaffReplyTextEn, StaffReplyHtmlEn),
+        es(StaffReplySubjectEs, StaffReplyTextEs, StaffReplyHtmlEs)
 }
 
 #[cfg(test)]

@@ -41,6 +41,28 @@ macro_rules! message_fields {
     };
 }
 
+/// Writes the function that renders one email in the contractor's language from its six
+/// templates (subject, text and HTML, English and Spanish; see `email::compose`).
+macro_rules! email_fn {
+    (
+        $(#[$meta:meta])*
+        pub fn $name:ident($fields:ident) = $template:ident:
+            en($subject_en:ident, $text_en:ident, $html_en:ident),
+            es($subject_es:ident, $text_es:ident, $html_es:ident)
+    ) => {
+        $(#[$meta])*
+        pub fn $name(
+            lang: Lang,
+            fields: &$fields<'_>,
+        ) -> Result<ComposedEmail, askama::Error> {
+            match lang {
+                Lang::En => compose::<_, $subject_en, $text_en, $html_en>($template, fields),
+                Lang::Es => compose::<_, $subject_es, $text_es, $html_es>($template, fields),
+            }
+        }
+    };
+}
+
 mod catalogue;
 mod email;
 mod email_notices;
