@@ -13,12 +13,12 @@
 //! drains when the cap resets would hand a pumping attack its backlog.
 
 mod caps;
+mod email;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::Mailbox;
 use rand::RngExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -535,35 +535,6 @@ impl Worker {
         .await
     }
 
-    fn build_email(&self, msg: &QueuedMessage) -> Result<Message, String> {
-        let to: Mailbox = msg
-            .recipient
-            .parse()
-            .map_err(|_| "the recipient is not an email address".to_string())?;
-        let text = msg.body_text.clone().unwrap_or_default();
-        let builder = Message::builder()
-            .from(self.from.clone())
-            .reply_to(self.reply_to.clone().unwrap_or_else(|| self.from.clone()))
-            .to(to)
-            .subject(msg.subject.clone())
-            .message_id(Some(msg.message_id.clone()))
-            .date(crate::clock::system_time(self.clock.now_ms()));
-        // Every message Helpline sends is automatic (RFC 3834): well-behaved auto-responders
-        // do not answer it, and Helpline's own inbound side never answers one (no loops).
-        let builder = match &msg.in_reply_to {
-            Some(id) => builder
-                .in_reply_to(id.clone())
-                .references(id.clone())
-                .header(AutoSubmitted("auto-replied")),
-            None => builder.header(AutoSubmitted("auto-generated")),
-        };
-        let built = match &msg.body_html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
-            None => builder.body(text),
-        };
-        built.map_err(|e| format!("cannot build the message: {e}"))
-    }
-
     /// Delivers until `stop` is cancelled. A message being delivered when the stop comes is
     /// finished first.
     pub async fn run(self, stop: CancellationToken) {
@@ -598,28 +569,6 @@ impl Worker {
             }
             _ => self.settings.poll,
         }
-    }
-}
-
-/// The `Auto-Submitted` header (RFC 3834) of every email Helpline sends.
-#[derive(Debug, Clone, Copy)]
-struct AutoSubmitted(&'static str);
-
-impl lettre::message::header::Header for AutoSubmitted {
-    fn name() -> lettre::message::header::HeaderName {
-        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        match s.trim() {
-            "auto-replied" => Ok(AutoSubmitted("auto-replied")),
-            "auto-generated" => Ok(AutoSubmitted("auto-generated")),
-            other => Err(format!("not a value Helpline sends: {other}").into()),
-        }
-    }
-
-    fn display(&self) -> lettre::message::header::HeaderValue {
-        lettre::message::header::HeaderValue::new(Self::name(), self.0.to_string())
     }
 }
 
