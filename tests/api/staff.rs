@@ -520,3 +520,44 @@ async fn the_queue_filters_searches_and_counts() {
     let mine = b.get("/staff?assignee=mine").await;
     assert!(mine.body.contains(&format!("#{roof}")) && !mine.body.contains(&format!("#{elec}")));
 }
+
+/// Over https the staff session is a `__Host-` cookie, Secure, beside the contractor's.
+#[tokio::test]
+async fn over_https_the_staff_session_is_a_host_cookie() {
+    logs::capture();
+    let app = TestApp::spawn_with(|s| {
+        s.public_url = url::Url::parse("https://help.example.gov/").expect("url");
+        s.response_floor = Duration::from_millis(20);
+    })
+    .await;
+    let hash = app
+        .state
+        .hasher
+        .hash(&SecretString::from(PASSWORD.to_string()))
+        .await
+        .expect("hash");
+    let mut tx = app.state.store.begin_write().await.expect("tx");
+    staff::insert(&mut tx, "pat@city.example", "Pat Lee", "staff", &hash, 0)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let mut b = Browser::new(&app.base);
+    let page = sign_in(&mut b, "pat@city.example", PASSWORD).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-helpline_staff="))
+        .expect("a __Host- staff cookie");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert_eq!(b.get("/staff").await.status, 200);
+    let out = post(&mut b, "/staff/logout", &[]).await;
+    assert_eq!(out.location(), Some("/staff/login"));
+    assert!(
+        !b.cookies.contains_key("__Host-helpline_staff"),
+        "removed at sign-out"
+    );
+}

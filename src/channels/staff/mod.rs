@@ -1,5 +1,5 @@
 //! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, and the
-//! queue's forms (claim, release, reassign). English, server-rendered, no JavaScript, with the
+//! queue's forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`). English, server-rendered, no JavaScript, with the
 //! portal's stylesheet. Sessions, CSRF and cookies follow the portal's rules
 //! (`channels::web_session`) under a cookie of their own.
 
@@ -20,9 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/login", get(pages::login_page).post(pages::login))
         .route("/staff/logout", post(pages::logout))
         .route("/staff", get(queue::queue_page))
-        .route("/staff/tickets/{id}/claim", post(queue::claim))
-        .route("/staff/tickets/{id}/release", post(queue::release))
-        .route("/staff/tickets/{id}/reassign", post(queue::reassign))
+        .route("/staff/tickets/{id}/{action}", post(queue::ticket_action))
         .layer(axum::middleware::from_fn(
             crate::channels::web_session::security_headers,
         ))

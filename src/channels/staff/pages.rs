@@ -145,7 +145,7 @@ pub struct LoginForm {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CsrfOnly {
-    pub(super) csrf: String,
+    csrf: String,
 }
 
 /// The one refusal: the same for an unknown email, a wrong password, a disabled login and a

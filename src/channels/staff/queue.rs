@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::pages::{CsrfOnly, Page, message, staff_form};
+use super::pages::{Page, message, staff_form};
 use super::web::{StaffVisitor, desk};
 use crate::app::AppState;
 use crate::channels::web_session::FIELD_MAX;
@@ -225,9 +225,22 @@ pub async fn queue_page(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct ReassignForm {
+pub struct TicketForm {
     csrf: String,
+    /// Reassign: the staff member's id.
     to: String,
+}
+
+/// A form about one ticket: the form (400/403 when broken or forged), the visitor, the
+/// signed-in member (else to sign in) and the ticket (else 404).
+macro_rules! ticket_form {
+    ($v:ident, $form:ident, $id:ident) => {{
+        let f = staff_form!($v, $form);
+        match who_and_which($v, &$id) {
+            Ok((v, me, id)) => (f, v, me, id),
+            Err(answer) => return Ok(*answer),
+        }
+    }};
 }
 
 fn no_ticket(v: StaffVisitor, id: &str) -> Response {
@@ -275,34 +288,37 @@ fn assign_answer(v: StaffVisitor, id: TicketId, outcome: AssignOutcome, done: &s
     message(v, status, text)
 }
 
-pub async fn claim(
+/// A form about one ticket, by what it asks: `claim`, `release` or `reassign` (with `to`).
+pub async fn ticket_action(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     v: StaffVisitor,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    form: Result<Form<TicketForm>, FormRejection>,
 ) -> Page {
-    let _ = staff_form!(v, form);
-    let (v, me, id) = match who_and_which(v, &id) {
-        Ok(found) => found,
-        Err(answer) => return Ok(*answer),
-    };
-    let outcome = desk(&st).claim(&me, id).await?;
-    Ok(assign_answer(v, id, outcome, "claimed"))
+    let (f, v, me, id) = ticket_form!(v, form, id);
+    let desk = desk(&st);
+    Ok(match action.as_str() {
+        "claim" => assign_answer(v, id, desk.claim(&me, id).await?, "claimed"),
+        "release" => release_answer(v, id, desk.release(&me, id).await?),
+        "reassign" => {
+            let outcome = match f.to.trim().parse::<i64>() {
+                Ok(to) => desk.reassign(&me, id, to).await?,
+                Err(_) if me.is_admin() => AssignOutcome::NoSuchStaff,
+                Err(_) => AssignOutcome::NotAllowed,
+            };
+            assign_answer(v, id, outcome, "reassigned")
+        }
+        other => message(
+            v,
+            StatusCode::NOT_FOUND,
+            format!("A ticket has no form '{other}': use claim, release or reassign."),
+        ),
+    })
 }
 
-pub async fn release(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    v: StaffVisitor,
-    form: Result<Form<CsrfOnly>, FormRejection>,
-) -> Page {
-    let _ = staff_form!(v, form);
-    let (v, me, id) = match who_and_which(v, &id) {
-        Ok(found) => found,
-        Err(answer) => return Ok(*answer),
-    };
-    let (status, text) = match desk(&st).release(&me, id).await? {
-        ReleaseOutcome::Done => return Ok(v.redirect("/staff?done=released")),
+fn release_answer(v: StaffVisitor, id: TicketId, outcome: ReleaseOutcome) -> Response {
+    let (status, text) = match outcome {
+        ReleaseOutcome::Done => return v.redirect("/staff?done=released"),
         ReleaseOutcome::NotYours { by } => (
             StatusCode::FORBIDDEN,
             format!("Ticket #{id} is claimed by {by}: only they or an admin can release it."),
@@ -311,30 +327,7 @@ pub async fn release(
             StatusCode::CONFLICT,
             format!("Ticket #{id} is not claimed by anyone."),
         ),
-        ReleaseOutcome::NoSuchTicket => return Ok(no_ticket(v, &id.to_string())),
+        ReleaseOutcome::NoSuchTicket => return no_ticket(v, &id.to_string()),
     };
-    Ok(message(v, status, text))
-}
-
-pub async fn reassign(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    v: StaffVisitor,
-    form: Result<Form<ReassignForm>, FormRejection>,
-) -> Page {
-    let f = staff_form!(v, form);
-    let (v, me, id) = match who_and_which(v, &id) {
-        Ok(found) => found,
-        Err(answer) => return Ok(*answer),
-    };
-    let Ok(to) = f.to.trim().parse::<i64>() else {
-        let outcome = if me.is_admin() {
-            AssignOutcome::NoSuchStaff
-        } else {
-            AssignOutcome::NotAllowed
-        };
-        return Ok(assign_answer(v, id, outcome, "reassigned"));
-    };
-    let outcome = desk(&st).reassign(&me, id, to).await?;
-    Ok(assign_answer(v, id, outcome, "reassigned"))
+    message(v, status, text)
 }
