@@ -132,7 +132,7 @@ pub async fn disable(
             action: "staff_disabled",
             subject: &format!("staff:{}", email.trim().to_lowercase()),
             channel,
-            detail: format!("{ended} sessions ended"),
+            detail: format!("sessions ended: {ended}"),
         },
         now,
     )

@@ -561,3 +561,34 @@ async fn over_https_the_staff_session_is_a_host_cookie() {
         "removed at sign-out"
     );
 }
+
+/// `helpline staff disable`: the login's open session ends at once, it cannot sign in again,
+/// the audit log says so, and a second disable is a one-line failure.
+#[tokio::test]
+async fn the_disable_command_ends_sessions_and_is_audited() {
+    use crate::common::{helpline, run};
+    let d = Desk::start().await;
+    d.add("pat@city.example", "Pat Lee", "staff").await;
+    let mut b = signed_in(&d, "pat@city.example").await;
+    let disable = || {
+        run(helpline(d.app.db.dir())
+            .env("HELPLINE_DATABASE_URL", d.app.db.url())
+            .args(["staff", "disable", "Pat@City.example"]))
+    };
+    let (code, out, err) = disable();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("disabled"), "{out}");
+    assert_eq!(b.get("/staff").await.location(), Some("/staff/login"));
+    let again = sign_in(&mut b, "pat@city.example", PASSWORD).await;
+    assert!(again.body.contains("do not match a staff login"));
+    let (code, _, err) = disable();
+    assert_eq!(code, 1);
+    assert!(err.contains("no enabled staff login"), "{err}");
+    let audit = d.audit_lines().await;
+    assert!(
+        audit
+            .iter()
+            .any(|l| l == "cli staff_disabled staff:pat@city.example sessions ended: 1"),
+        "{audit:?}"
+    );
+}
