@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use helpline::clock::SharedClock;
 use helpline::domain::channel::Channel;
 use helpline::domain::ids::TicketId;
 use helpline::domain::ticket::TicketKind;
-use helpline::roster;
 use helpline::store::audit::page as audit_page;
 use helpline::store::{contractors, queue, staff, tickets};
 use secrecy::SecretString;
 
 use crate::common::browser::{Browser, Page, csrf_in};
 use crate::common::{TestApp, logs};
-use crate::portal::ROSTER;
+use crate::portal::import_roster;
 
 const PASSWORD: &str = "Qu3ue-W0rker!";
 const COOKIE: &str = "helpline_staff";
@@ -27,15 +25,17 @@ struct Desk {
 
 impl Desk {
     async fn start() -> Desk {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut helpline::config::Settings)) -> Desk {
         logs::capture();
         let app = TestApp::spawn_with(|s| {
             s.response_floor = Duration::from_millis(20);
+            adjust(s);
         })
         .await;
-        let clock: SharedClock = app.clock.clone();
-        roster::import(&app.state.store, &clock, ROSTER.as_bytes(), None)
-            .await
-            .expect("roster");
+        import_roster(&app).await;
         let hash = app
             .state
             .hasher
@@ -128,6 +128,11 @@ async fn post(b: &mut Browser, path: &str, fields: &[(&str, &str)]) -> Page {
     b.post_raw(path, &all).await
 }
 
+/// Posts a ticket's form (`claim`, `release`, `reassign`) with the browser's token.
+async fn act(b: &mut Browser, t: TicketId, action: &str, fields: &[(&str, &str)]) -> Page {
+    post(b, &format!("/staff/tickets/{t}/{action}"), fields).await
+}
+
 async fn sign_in(b: &mut Browser, email: &str, password: &str) -> Page {
     post(
         b,
@@ -191,11 +196,7 @@ async fn sign_in_answers_alike_for_unknown_wrong_and_disabled_and_never_logs_the
 
     let ok = sign_in(&mut b, "Pat@City.example", PASSWORD).await;
     assert_eq!(ok.status, 303);
-    let cookie = ok
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with(&format!("{COOKIE}=")))
-        .expect("the staff session cookie");
+    let cookie = ok.set_cookie(COOKIE).expect("the staff session cookie");
     let lower = cookie.to_ascii_lowercase();
     assert!(
         lower.contains("httponly") && lower.contains("samesite=lax") && lower.contains("path=/")
@@ -387,18 +388,13 @@ async fn release_by_the_holder_or_an_admin_and_reassign_by_an_admin_only() {
     let mut s = signed_in(&d, "sam@city.example").await;
     let mut a = signed_in(&d, "ada@city.example").await;
 
-    assert_eq!(
-        post(&mut p, &format!("/staff/tickets/{t}/claim"), &[])
-            .await
-            .status,
-        303
-    );
+    assert_eq!(act(&mut p, t, "claim", &[]).await.status, 303);
     let mine = p.get("/staff?assignee=mine").await;
     assert!(mine.body.contains(&format!("#{t}")) && mine.body.contains("Release"));
-    let again = post(&mut s, &format!("/staff/tickets/{t}/claim"), &[]).await;
+    let again = act(&mut s, t, "claim", &[]).await;
     assert_eq!(again.status, 409);
     assert!(again.body.contains("already claimed by Pat Lee"));
-    let not_yours = post(&mut s, &format!("/staff/tickets/{t}/release"), &[]).await;
+    let not_yours = act(&mut s, t, "release", &[]).await;
     assert_eq!(not_yours.status, 403);
     let sam_id = sam.to_string();
     let no_admin = post(
@@ -425,27 +421,12 @@ async fn release_by_the_holder_or_an_admin_and_reassign_by_an_admin_only() {
     )
     .await;
     assert_eq!(nobody.status, 422);
-    assert_eq!(
-        post(&mut s, &format!("/staff/tickets/{t}/release"), &[])
-            .await
-            .status,
-        303
-    );
+    assert_eq!(act(&mut s, t, "release", &[]).await.status, 303);
     assert_eq!(d.assigned_to(t).await, None);
-    let unclaimed = post(&mut p, &format!("/staff/tickets/{t}/release"), &[]).await;
+    let unclaimed = act(&mut p, t, "release", &[]).await;
     assert_eq!(unclaimed.status, 409);
-    assert_eq!(
-        post(&mut p, &format!("/staff/tickets/{t}/claim"), &[])
-            .await
-            .status,
-        303
-    );
-    assert_eq!(
-        post(&mut a, &format!("/staff/tickets/{t}/release"), &[])
-            .await
-            .status,
-        303
-    );
+    assert_eq!(act(&mut p, t, "claim", &[]).await.status, 303);
+    assert_eq!(act(&mut a, t, "release", &[]).await.status, 303);
 
     let audit = d.audit_lines().await;
     let has = |needle: &str| audit.iter().any(|l| l.contains(needle));
@@ -503,12 +484,7 @@ async fn the_queue_filters_searches_and_counts() {
         by_kind.body.contains(&format!("#{elec}")) && !by_kind.body.contains(&format!("#{roof}"))
     );
 
-    assert_eq!(
-        post(&mut b, &format!("/staff/tickets/{roof}/claim"), &[])
-            .await
-            .status,
-        303
-    );
+    assert_eq!(act(&mut b, roof, "claim", &[]).await.status, 303);
     let unassigned = b.get("/staff?assignee=unassigned").await;
     assert!(!unassigned.body.contains(&format!("#{roof}</th>")));
     assert!(unassigned.body.contains(&format!("#{elec}")));
@@ -524,30 +500,16 @@ async fn the_queue_filters_searches_and_counts() {
 /// Over https the staff session is a `__Host-` cookie, Secure, beside the contractor's.
 #[tokio::test]
 async fn over_https_the_staff_session_is_a_host_cookie() {
-    logs::capture();
-    let app = TestApp::spawn_with(|s| {
+    let d = Desk::start_with(|s| {
         s.public_url = url::Url::parse("https://help.example.gov/").expect("url");
-        s.response_floor = Duration::from_millis(20);
     })
     .await;
-    let hash = app
-        .state
-        .hasher
-        .hash(&SecretString::from(PASSWORD.to_string()))
-        .await
-        .expect("hash");
-    let mut tx = app.state.store.begin_write().await.expect("tx");
-    staff::insert(&mut tx, "pat@city.example", "Pat Lee", "staff", &hash, 0)
-        .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
-    let mut b = Browser::new(&app.base);
+    d.add("pat@city.example", "Pat Lee", "staff").await;
+    let mut b = d.browser();
     let page = sign_in(&mut b, "pat@city.example", PASSWORD).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let cookie = page
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("__Host-helpline_staff="))
+        .set_cookie("__Host-helpline_staff")
         .expect("a __Host- staff cookie");
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
