@@ -347,6 +347,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::channels::twilio::router())
+        .merge(crate::channels::staff::router())
         // The portal's router brings the fallback: unknown paths get its 404 page.
         .merge(crate::channels::portal::router(&state))
         // Every request body up to here: at most 1 MB.

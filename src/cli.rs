@@ -11,18 +11,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
 use crate::app::{self, Application, Overrides, StartError};
-use crate::audit::{self, AuditEvent};
+use crate::audit;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigErrors, Settings, Sources, process_env};
 use crate::domain::channel::Channel;
-use crate::domain::email::EmailAddress;
-use crate::domain::password::broken_rules;
 use crate::flows::{FlowProblems, Flows, graph};
 use crate::hashing::Hasher;
 use crate::roster;
-use crate::store::{Store, staff};
+use crate::store::Store;
 
 pub mod simulate;
+mod staff_logins;
+
+pub use staff_logins::add_staff;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,6 +123,8 @@ pub enum StaffCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a staff login and end its sessions (it can no longer sign in).
+    Disable { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +140,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Staff => "staff",
             Role::Admin => "admin",
@@ -177,7 +180,7 @@ impl From<ConfigErrors> for Failure {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(e.to_string())
 }
 
@@ -285,6 +288,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("staff login {email} added ({})", role.as_str());
             Ok(())
         }
+        Command::Staff {
+            command: StaffCommand::Disable { email },
+        } => staff_logins::disable(&store, &clock, &email).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -413,68 +419,6 @@ fn read_password(from_stdin: bool) -> Result<SecretString, Failure> {
         first
     };
     Ok(SecretString::from(text))
-}
-
-/// Adds a staff login (also used by `demo`).
-pub async fn add_staff(
-    store: &Store,
-    clock: &SharedClock,
-    email: &str,
-    name: &str,
-    role: Role,
-    password: SecretString,
-) -> Result<(), Failure> {
-    use secrecy::ExposeSecret;
-    let email = EmailAddress::parse(email).map_err(|e| other(format!("'{email}' {e}")))?;
-    if name.trim().is_empty() {
-        return Err(other("--name must not be empty"));
-    }
-    let broken = broken_rules(password.expose_secret());
-    if !broken.is_empty() {
-        let rules: Vec<String> = broken.iter().map(ToString::to_string).collect();
-        return Err(other(format!("the password {}", rules.join(", "))));
-    }
-    if staff::by_email(store.pool(), email.as_str())
-        .await
-        .map_err(other)?
-        .is_some()
-    {
-        return Err(other(format!("a staff login for {email} already exists")));
-    }
-    let hash = Hasher::new(1, 0).hash(&password).await.map_err(other)?;
-    let now = clock.now_ms();
-    let mut tx = store.begin_write().await.map_err(other)?;
-    staff::insert(
-        &mut tx,
-        email.as_str(),
-        name.trim(),
-        role.as_str(),
-        &hash,
-        now,
-    )
-    .await
-    .map_err(|e| {
-        if crate::store::is_unique_violation(&e) {
-            other(format!("a staff login for {email} already exists"))
-        } else {
-            other(e)
-        }
-    })?;
-    audit::append(
-        &mut tx,
-        &AuditEvent {
-            actor: "cli",
-            action: "staff_added",
-            subject: &format!("staff:{email}"),
-            channel: Channel::Cli,
-            detail: format!("role {}", role.as_str()),
-        },
-        now,
-    )
-    .await
-    .map_err(other)?;
-    tx.commit().await.map_err(other)?;
-    Ok(())
 }
 
 /// `helpline demo`: a throwaway SQLite database with the sample roster and a staff login, mail

@@ -313,6 +313,20 @@ impl Guard {
         format!("{}:unknown:{}", factor.as_str(), &tag[..32])
     }
 
+    /// The password counter of a staff login: `staff:ID` for a login in the store, else a
+    /// keyed hash of what was typed (it may be a password typed in the wrong box). Its own
+    /// counter, apart from every contractor's.
+    pub fn staff_subject(&self, login: Option<i64>, typed: &str) -> String {
+        match login {
+            Some(id) => format!("staff:{id}"),
+            None => {
+                let normal: String = typed.trim().to_lowercase().chars().take(254).collect();
+                let tag = self.keys.identifiers.tag(&[b"staff", normal.as_bytes()]);
+                format!("staff:unknown:{}", &tag[..32])
+            }
+        }
+    }
+
     /// Counts a failed attempt, atomically across instances.
     pub async fn record_failure(&self, subject: &str) -> Result<FailureRecord, sqlx::Error> {
         let now = self.clock.now_ms();

@@ -19,5 +19,6 @@ pub mod metrics;
 pub mod outbox;
 pub mod recovery;
 pub mod roster;
+pub mod staff;
 pub mod store;
 pub mod twilio;

@@ -4,4 +4,6 @@
 pub mod client_ip;
 pub mod email_in;
 pub mod portal;
+pub mod staff;
 pub mod twilio;
+pub mod web_session;

@@ -63,6 +63,21 @@ impl TicketKind {
         }
     }
 
+    /// The reason as staff read it in the queue.
+    pub fn staff_words(self) -> &'static str {
+        match self {
+            TicketKind::Registration => "Unmatched registration",
+            TicketKind::NotMe => "\"This wasn't me\"",
+            TicketKind::Undeliverable => "Delivery failed",
+            TicketKind::PhoneCall => "Phone call for staff",
+            TicketKind::SmsUndelivered => "Text not delivered",
+            TicketKind::CallbackUnanswered => "Callback not answered",
+            TicketKind::SendCapReached => "Daily send limit reached",
+            TicketKind::EmailBounced => "Email bounced",
+            TicketKind::EmailReceived => "Email question",
+        }
+    }
+
     /// The kind of a stored name.
     pub fn parse(name: &str) -> Option<TicketKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)

@@ -29,6 +29,7 @@ pub mod conversations;
 pub mod email_undeliverable;
 pub mod keys;
 pub mod outbox;
+pub mod queue;
 pub mod registrations;
 pub mod sessions;
 pub mod sms_opt_outs;

@@ -1,4 +1,4 @@
-//! Signed-in sessions (contractors; staff later) and the registration form's short-lived
+//! Signed-in sessions (contractors and staff, each with their own cookie) and the registration form's short-lived
 //! drafts. Only the SHA-256 of a session id is stored. (Kiosk verifications are kiosk
 //! conversations: `store::conversations`.)
 
@@ -54,8 +54,10 @@ macro_rules! columns {
 #[derive(Debug, Clone, Default)]
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
-    /// The signed-in account; `None` for a registration draft.
+    /// The signed-in account; `None` for a registration draft or a staff session.
     pub account_id: Option<AccountId>,
+    /// The signed-in staff member; `None` for a contractor's session.
+    pub staff_id: Option<i64>,
     pub remember: bool,
     pub may_change_password: bool,
     pub data: &'a str,
@@ -65,8 +67,8 @@ pub struct NewSession<'a> {
 pub async fn create(pool: &AnyPool, s: &NewSession<'_>, now: Millis) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, account_id, csrf_token, remember, data, created_at, \
-         last_seen_at, expires_at, may_change_password) \
-         VALUES ($1, $2, '', $3, $4, $5, $5, $6, $7)",
+         last_seen_at, expires_at, may_change_password, staff_id) \
+         VALUES ($1, $2, '', $3, $4, $5, $5, $6, $7, $8)",
     )
     .bind(s.id_hash)
     .bind(s.account_id)
@@ -75,6 +77,7 @@ pub async fn create(pool: &AnyPool, s: &NewSession<'_>, now: Millis) -> Result<(
     .bind(now)
     .bind(s.expires_at)
     .bind(i64::from(s.may_change_password))
+    .bind(s.staff_id)
     .execute(pool)
     .await?;
     Ok(())
@@ -112,6 +115,15 @@ pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<(), sqlx::Error> {
 pub async fn delete_for_account(tx: &mut Tx, account_id: AccountId) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
         .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of a staff member (when their login is disabled).
+pub async fn delete_for_staff(tx: &mut Tx, staff_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+        .bind(staff_id)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected())

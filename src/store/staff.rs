@@ -1,4 +1,4 @@
-//! Building Division staff logins.
+//! Building Division staff logins. The password hash is read only to check a sign-in.
 
 use sqlx::AnyPool;
 
@@ -52,4 +52,42 @@ pub async fn by_email(pool: &AnyPool, email: &str) -> Result<Option<StaffMember>
     .bind(email)
     .fetch_optional(pool)
     .await
+}
+
+pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<StaffMember>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, name, role, password_hash, disabled FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Staff who may sign in, by name: whom an admin may hand a ticket to.
+pub async fn active(pool: &AnyPool) -> Result<Vec<StaffMember>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, name, role, password_hash, disabled FROM staff WHERE disabled = 0 \
+         ORDER BY name, id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Disables a login; the member's id when the login exists and was not disabled already.
+pub async fn disable(tx: &mut Tx, email: &str, now: Millis) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE staff SET disabled = 1, updated_at = $2 WHERE lower(email) = lower($1) \
+         AND disabled = 0 RETURNING id",
+    )
+    .bind(email)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+impl StaffMember {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+    pub fn is_disabled(&self) -> bool {
+        self.disabled != 0
+    }
 }

@@ -26,6 +26,7 @@ mod schema;
 mod simulate_cli;
 mod sms_in;
 mod sms_out;
+mod staff;
 mod twilio_out;
 mod twilio_status;
 mod twilio_webhooks;

@@ -25,6 +25,14 @@ C-1003,B-990017,Clear Creek Plumbing,Rosa Nguyen,+1 303 555 0177,,
 pub(crate) const GOOD: &str = "Gr4vel-Tr8ck";
 pub(crate) const OLD: &str = "Old-Pa55word";
 
+/// Loads [`ROSTER`] into the app's store.
+pub(crate) async fn import_roster(app: &TestApp) {
+    let clock: SharedClock = app.clock.clone();
+    roster::import(&app.state.store, &clock, ROSTER.as_bytes(), None)
+        .await
+        .expect("roster");
+}
+
 pub(crate) struct Portal {
     pub(crate) app: TestApp,
     pub(crate) smtp: SmtpSink,
@@ -55,10 +63,7 @@ impl Portal {
             adjust(s);
         })
         .await;
-        let clock: SharedClock = app.clock.clone();
-        roster::import(&app.state.store, &clock, ROSTER.as_bytes(), None)
-            .await
-            .expect("roster");
+        import_roster(&app).await;
         Portal { app, smtp, twilio }
     }
 

@@ -48,5 +48,7 @@ pub fn router(st: &AppState) -> Router<AppState> {
             st.clone(),
             pages::render_failures,
         ))
-        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn(
+            crate::channels::web_session::security_headers,
+        ))
 }

@@ -1,15 +1,15 @@
-//! Web plumbing shared by the portal pages: the visitor (language, CSRF token, session,
-//! source address), cookies, field errors, rendering and security headers.
+//! Web plumbing of the portal pages: the visitor (language, CSRF token, session, source
+//! address), its cookies and field errors. Cookie, CSRF and session rules shared with the
+//! staff pages live in `channels::web_session`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, Request};
+use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
@@ -19,14 +19,15 @@ use crate::config::UsernameKind;
 use crate::domain::ids::AccountId;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::questions::QUESTIONS;
-use crate::domain::secret::{random_token, token_digest};
 use crate::messages::{Catalog, Lang};
 use crate::recovery::FieldError;
 use crate::store::sessions;
 
-/// Signed-in sessions without "Remember me": idle and absolute limits.
-pub const IDLE: Duration = Duration::from_secs(30 * 60);
-pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+use crate::channels::web_session::{self as ws, cookie, removal};
+pub use crate::channels::web_session::{
+    ABSOLUTE, FIELD_MAX, IDLE, SECRET_MAX, field_problems, name,
+};
+
 /// With "Remember me".
 pub const REMEMBERED: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A reset link's token is held in a cookie this long after the link is opened.
@@ -35,7 +36,6 @@ pub const RESET_COOKIE: Duration = Duration::from_secs(15 * 60);
 pub const HELP_STEP: Duration = crate::recovery::VERIFICATION_LIFETIME;
 
 pub const SESSION: &str = "helpline_session";
-pub const CSRF: &str = "helpline_csrf";
 pub const LANG: &str = "helpline_lang";
 pub const RESET: &str = "helpline_reset";
 pub const HELP: &str = "helpline_help";
@@ -45,29 +45,11 @@ pub const RESULT: &str = "helpline_result";
 /// A registration form sent back with errors, kept server-side.
 pub const DRAFT: &str = "helpline_draft";
 
-/// The longest a form field may be (characters); passwords and answers have their own.
-pub const FIELD_MAX: usize = 200;
-pub const SECRET_MAX: usize = 128;
-
 /// A signed-in contractor.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub id_hash: String,
     pub account_id: AccountId,
-}
-
-/// Field problems that no form accepts: control characters (a NUL would reach the database)
-/// and more than `max` characters. `fields` is (name, value, max).
-pub fn field_problems(fields: &[(&'static str, &str, usize)]) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    for (name, value, max) in fields {
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            errors.push(FieldError::new(name, "control_chars"));
-        } else if value.chars().count() > *max {
-            errors.push(FieldError::new(name, "too_long_field"));
-        }
-    }
-    errors
 }
 
 /// Who is asking: what every portal handler needs before it does anything.
@@ -95,7 +77,7 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let https = st.settings.public_url.scheme() == "https";
+        let https = ws::is_https(&st.settings.public_url);
         let mut jar = CookieJar::from_headers(&parts.headers);
         let ip = crate::channels::client_ip::of_request(parts, &st.settings.trusted_proxies);
 
@@ -111,14 +93,8 @@ impl FromRequestParts<AppState> for Visitor {
             ));
         }
 
-        let csrf_seed = match jar.get(&name(CSRF, https)).map(|c| c.value().to_string()) {
-            Some(t) if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) => t,
-            _ => {
-                let t = random_token(16);
-                jar = jar.add(cookie(CSRF, t.clone(), https, None, SameSite::Strict));
-                t
-            }
-        };
+        let (seeded, csrf_seed) = ws::csrf_seed(jar, https);
+        jar = seeded;
 
         let mut session = None;
         let mut store_error = None;
@@ -183,76 +159,21 @@ pub fn request_lang(uri: &axum::http::Uri, headers: &axum::http::HeaderMap, http
 }
 
 fn csrf_token(keys: &crate::domain::keyed::Keys, seed: &str, session: Option<&SignedIn>) -> String {
-    let bound = session.map_or("", |s| s.id_hash.as_str());
-    keys.csrf.tag(&[seed.as_bytes(), bound.as_bytes()])
+    ws::csrf_token(keys, seed, session.map(|s| s.id_hash.as_str()))
 }
 
-/// Looks the session up and applies the idle and absolute limits. A store that cannot be
-/// reached is an error, never "signed out".
+/// A contractor's live session (a staff session in this cookie is no contractor's).
 async fn signed_in(st: &AppState, id: &str) -> Result<Option<SignedIn>, sqlx::Error> {
-    if id.len() != 64 {
-        return Ok(None);
-    }
-    let digest = token_digest(id);
-    let Some(row) = sessions::get(st.store.pool(), &digest).await? else {
-        return Ok(None);
-    };
-    let now = st.clock.now_ms();
-    let idle = if row.remember != 0 { REMEMBERED } else { IDLE };
-    if row.expires_at <= now || row.last_seen_at + duration_ms(idle) <= now {
-        sessions::delete(st.store.pool(), &digest).await?;
-        return Ok(None);
-    }
-    let Some(account_id) = row.account_id else {
-        return Ok(None);
-    };
-    if now - row.last_seen_at > 60_000 {
-        sessions::touch(st.store.pool(), &digest, now).await?;
-    }
-    Ok(Some(SignedIn {
-        id_hash: digest,
-        account_id,
+    let row = ws::live(st.store.pool(), st.clock.now_ms(), id, |row| {
+        if row.remember != 0 { REMEMBERED } else { IDLE }
+    })
+    .await?;
+    Ok(row.and_then(|row| {
+        row.account_id.map(|account_id| SignedIn {
+            id_hash: row.id_hash,
+            account_id,
+        })
     }))
-}
-
-/// The cookie's name: `__Host-` prefixed when the site is served over https.
-pub fn name(base: &str, https: bool) -> String {
-    if https {
-        format!("__Host-{base}")
-    } else {
-        base.to_string()
-    }
-}
-
-fn cookie(
-    base: &str,
-    value: String,
-    https: bool,
-    max_age: Option<Duration>,
-    same_site: SameSite,
-) -> Cookie<'static> {
-    let mut c = Cookie::build((name(base, https), value))
-        .path("/")
-        .http_only(true)
-        .secure(https)
-        .same_site(same_site)
-        .build();
-    if let Some(age) = max_age {
-        c.set_max_age(time::Duration::seconds(
-            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
-        ));
-    }
-    c
-}
-
-/// A removal must carry the same prefix rules as the cookie: a `__Host-` cookie is only
-/// replaced by a `Secure` one with `Path=/`.
-fn removal(base: &str, https: bool) -> Cookie<'static> {
-    Cookie::build((name(base, https), ""))
-        .path("/")
-        .secure(https)
-        .http_only(true)
-        .build()
 }
 
 impl Visitor {
@@ -263,10 +184,8 @@ impl Visitor {
 
     /// True when the form's token was made for this browser's cookie and session.
     pub fn csrf_ok(&self, sent: &str) -> bool {
-        let bound = self.session.as_ref().map_or("", |s| s.id_hash.as_str());
-        self.keys
-            .csrf
-            .verify(&[self.csrf_seed.as_bytes(), bound.as_bytes()], sent)
+        let bound = self.session.as_ref().map(|s| s.id_hash.as_str());
+        ws::csrf_ok(&self.keys, &self.csrf_seed, bound, sent)
     }
 
     /// Sets a cookie with the response.
@@ -339,26 +258,13 @@ impl Visitor {
 
     /// Renders a template with `status`.
     pub fn render(self, status: StatusCode, page: impl Template) -> Response {
-        let response = match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "template failed to render");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
-            }
-        };
+        let response = ws::render(status, page);
         self.respond(response)
     }
 
     /// A redirect (303, so a refresh does not resubmit the form).
     pub fn redirect(self, to: &str) -> Response {
-        let response = (
-            StatusCode::SEE_OTHER,
-            [(
-                header::LOCATION,
-                HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
-            )],
-        )
-            .into_response();
+        let response = ws::see_other(to);
         self.respond(response)
     }
 
@@ -371,24 +277,21 @@ impl Visitor {
         remember: bool,
         may_change_password: bool,
     ) -> Result<(), sqlx::Error> {
-        if let Some(old) = self.session.take() {
-            sessions::delete(st.store.pool(), &old.id_hash).await?;
-        }
-        let id = random_token(32);
-        let id_hash = token_digest(&id);
+        let old = self.session.take();
         let now = st.clock.now_ms();
         let lifetime = if remember { REMEMBERED } else { ABSOLUTE };
-        sessions::create(
+        let (id, id_hash) = ws::start(
             st.store.pool(),
-            &sessions::NewSession {
-                id_hash: &id_hash,
+            now,
+            old.as_ref().map(|s| s.id_hash.as_str()),
+            sessions::NewSession {
                 account_id: Some(account_id),
                 remember,
                 may_change_password,
                 data: "{}",
                 expires_at: now + duration_ms(lifetime),
+                ..Default::default()
             },
-            now,
         )
         .await?;
         self.set(SESSION, id, remember.then_some(REMEMBERED));
@@ -552,31 +455,4 @@ impl Errors {
         }
         fields
     }
-}
-
-/// Security headers on every portal response: no inline script at all, no framing, no
-/// sniffing, no referrer (reset pages must never leak their URL), nothing cached.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    res
 }

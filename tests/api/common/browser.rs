@@ -36,6 +36,13 @@ impl Page {
             .filter_map(|v| v.to_str().ok().map(str::to_string))
             .collect()
     }
+    /// The Set-Cookie header that sets (or removes) the cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&prefix))
+    }
 }
 
 impl Browser {

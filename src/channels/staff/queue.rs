@@ -1,0 +1,333 @@
+//! The queue page (`GET /staff`) and its forms: claim, release, reassign. Signed-in staff
+//! only; a visitor without a session is sent to sign in.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::pages::{Page, message, staff_form};
+use super::web::{StaffVisitor, desk};
+use crate::app::AppState;
+use crate::channels::web_session::FIELD_MAX;
+use crate::clock::Millis;
+use crate::domain::ids::TicketId;
+use crate::domain::ticket::TicketKind;
+use crate::staff::{AssignOutcome, ReleaseOutcome};
+use crate::store::queue::{self, Assignee, QueueFilter};
+use crate::store::staff::{self, StaffMember};
+
+#[derive(Template)]
+#[template(path = "staff/queue.html")]
+struct QueuePage {
+    title: String,
+    problem: bool,
+    who: Option<String>,
+    csrf: String,
+    is_admin: bool,
+    notice: Option<String>,
+    unassigned: i64,
+    claimed: i64,
+    counts: Vec<(String, i64)>,
+    status_options: Vec<(&'static str, &'static str, bool)>,
+    kind_options: Vec<(&'static str, &'static str, bool)>,
+    assignee_options: Vec<(&'static str, &'static str, bool)>,
+    search: String,
+    rows: Vec<Row>,
+    staff_options: Vec<(i64, String)>,
+}
+
+/// One ticket as the table shows it.
+struct Row {
+    id: TicketId,
+    urgent: bool,
+    kind: String,
+    channel: String,
+    contractor: String,
+    summary: String,
+    age: String,
+    assignee: Option<String>,
+    open: bool,
+    can_claim: bool,
+    can_release: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QueueQuery {
+    status: String,
+    kind: String,
+    assignee: String,
+    q: String,
+    done: String,
+}
+
+const STATUSES: [(&str, &str); 3] = [("open", "Open"), ("resolved", "Resolved"), ("all", "All")];
+const ASSIGNEES: [(&str, &str); 3] = [
+    ("", "Anyone"),
+    ("mine", "Mine"),
+    ("unassigned", "Unassigned"),
+];
+
+/// The filter a query asks for, or what is wrong with it (a sentence for the page).
+fn filter_of(q: &QueueQuery, me: i64) -> Result<QueueFilter, String> {
+    let status = match q.status.as_str() {
+        "" | "open" => "open",
+        "all" => "",
+        "resolved" => "resolved",
+        other => {
+            return Err(format!(
+                "Unknown status '{other}': choose open, resolved or all."
+            ));
+        }
+    };
+    if !q.kind.is_empty() && TicketKind::parse(&q.kind).is_none() {
+        return Err(format!(
+            "Unknown reason '{}': choose one from the list.",
+            q.kind
+        ));
+    }
+    let assignee = match q.assignee.as_str() {
+        "" => Assignee::Anyone,
+        "mine" => Assignee::Member(me),
+        "unassigned" => Assignee::Nobody,
+        other => {
+            return Err(format!(
+                "Unknown assignee '{other}': choose anyone, mine or unassigned."
+            ));
+        }
+    };
+    let search = q.q.trim();
+    if search.chars().count() > FIELD_MAX || search.chars().any(char::is_control) {
+        return Err(format!(
+            "The search holds a control character or is longer than {FIELD_MAX} characters."
+        ));
+    }
+    Ok(QueueFilter {
+        status: status.into(),
+        kind: q.kind.clone(),
+        assignee,
+        search: search.into(),
+    })
+}
+
+/// How long a ticket has waited, in words.
+pub fn age(created_at: Millis, now: Millis) -> String {
+    let minutes = (now - created_at).max(0) / 60_000;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, h) => format!("{h} h {mins} min"),
+        (d, h) => format!("{d} d {h} h"),
+    }
+}
+
+fn notice_of(done: &str) -> Option<String> {
+    let text = match done {
+        "claimed" => "Ticket claimed: it is yours.",
+        "released" => "Ticket released: it is back in the queue.",
+        "reassigned" => "Ticket reassigned.",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+pub async fn queue_page(
+    State(st): State<AppState>,
+    v: StaffVisitor,
+    query: Result<Query<QueueQuery>, QueryRejection>,
+) -> Page {
+    let Some(me) = v.member.as_ref().map(|m| m.staff.clone()) else {
+        return Ok(v.redirect("/staff/login"));
+    };
+    let Ok(Query(q)) = query else {
+        let text = "The filter could not be read: use the form on the queue page.".into();
+        return Ok(message(v, StatusCode::BAD_REQUEST, text));
+    };
+    let f = match filter_of(&q, me.id) {
+        Ok(f) => f,
+        Err(text) => return Ok(message(v, StatusCode::BAD_REQUEST, text)),
+    };
+    let pool = st.store.pool();
+    let now = st.clock.now_ms();
+    let rows = queue::list(pool, &f)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let open = r.status == "open";
+            Row {
+                id: r.id,
+                urgent: r.priority == "urgent",
+                kind: TicketKind::parse(&r.kind)
+                    .map_or_else(|| r.kind.clone(), |k| k.staff_words().to_string()),
+                channel: r.channel,
+                contractor: r.contractor_number.unwrap_or_default(),
+                summary: r.summary,
+                age: age(r.created_at, now),
+                open,
+                can_claim: open && r.assigned_to.is_none(),
+                can_release: r.assigned_to.is_some_and(|a| a == me.id || me.is_admin()),
+                assignee: r.assignee,
+            }
+        })
+        .collect();
+    let (unassigned, claimed) = queue::open_split(pool).await?;
+    let counts = queue::counts(pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.status, c.n))
+        .collect();
+    let staff_options = if me.is_admin() {
+        staff::active(pool)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let shown_status = if q.status.is_empty() {
+        "open"
+    } else {
+        q.status.as_str()
+    };
+    let page = QueuePage {
+        title: "Escalation queue".into(),
+        problem: false,
+        who: Some(me.name.clone()),
+        csrf: v.csrf.clone(),
+        is_admin: me.is_admin(),
+        notice: notice_of(&q.done),
+        unassigned,
+        claimed,
+        counts,
+        status_options: STATUSES
+            .iter()
+            .map(|(k, t)| (*k, *t, *k == shown_status))
+            .collect(),
+        kind_options: TicketKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.staff_words(), k.as_str() == q.kind))
+            .collect(),
+        assignee_options: ASSIGNEES
+            .iter()
+            .map(|(k, t)| (*k, *t, *k == q.assignee))
+            .collect(),
+        search: f.search,
+        rows,
+        staff_options,
+    };
+    Ok(v.render(StatusCode::OK, page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TicketForm {
+    csrf: String,
+    /// Reassign: the staff member's id.
+    to: String,
+}
+
+/// A form about one ticket: the form (400/403 when broken or forged), the visitor, the
+/// signed-in member (else to sign in) and the ticket (else 404).
+macro_rules! ticket_form {
+    ($v:ident, $form:ident, $id:ident) => {{
+        let f = staff_form!($v, $form);
+        match who_and_which($v, &$id) {
+            Ok((v, me, id)) => (f, v, me, id),
+            Err(answer) => return Ok(*answer),
+        }
+    }};
+}
+
+fn no_ticket(v: StaffVisitor, id: &str) -> Response {
+    let text = format!("There is no ticket #{id}.");
+    message(v, StatusCode::NOT_FOUND, text)
+}
+
+/// The signed-in member and the ticket a form's path names, or the answer when either is
+/// missing (sign in first; no such ticket).
+fn who_and_which(
+    v: StaffVisitor,
+    id: &str,
+) -> Result<(StaffVisitor, StaffMember, TicketId), Box<Response>> {
+    let Some(me) = v.member.as_ref().map(|m| m.staff.clone()) else {
+        return Err(Box::new(v.redirect("/staff/login")));
+    };
+    match id.parse::<i64>() {
+        Ok(n) if n > 0 => Ok((v, me, TicketId(n))),
+        _ => Err(Box::new(no_ticket(v, id))),
+    }
+}
+
+fn assign_answer(v: StaffVisitor, id: TicketId, outcome: AssignOutcome, done: &str) -> Response {
+    let (status, text) = match outcome {
+        AssignOutcome::Done => return v.redirect(&format!("/staff?done={done}")),
+        AssignOutcome::Taken { by } => (
+            StatusCode::CONFLICT,
+            format!("Ticket #{id} is already claimed by {by}."),
+        ),
+        AssignOutcome::NotOpen => (
+            StatusCode::CONFLICT,
+            format!("Ticket #{id} is no longer open."),
+        ),
+        AssignOutcome::NoSuchTicket => return no_ticket(v, &id.to_string()),
+        AssignOutcome::NotAllowed => (
+            StatusCode::FORBIDDEN,
+            "Only an admin can reassign tickets.".into(),
+        ),
+        AssignOutcome::NoSuchStaff => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose a staff member from the list: that one does not exist or cannot sign in."
+                .into(),
+        ),
+    };
+    message(v, status, text)
+}
+
+/// A form about one ticket, by what it asks: `claim`, `release` or `reassign` (with `to`).
+pub async fn ticket_action(
+    State(st): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    v: StaffVisitor,
+    form: Result<Form<TicketForm>, FormRejection>,
+) -> Page {
+    let (f, v, me, id) = ticket_form!(v, form, id);
+    let desk = desk(&st);
+    Ok(match action.as_str() {
+        "claim" => assign_answer(v, id, desk.claim(&me, id).await?, "claimed"),
+        "release" => release_answer(v, id, desk.release(&me, id).await?),
+        "reassign" => {
+            let outcome = match f.to.trim().parse::<i64>() {
+                Ok(to) => desk.reassign(&me, id, to).await?,
+                Err(_) if me.is_admin() => AssignOutcome::NoSuchStaff,
+                Err(_) => AssignOutcome::NotAllowed,
+            };
+            assign_answer(v, id, outcome, "reassigned")
+        }
+        other => message(
+            v,
+            StatusCode::NOT_FOUND,
+            format!("A ticket has no form '{other}': use claim, release or reassign."),
+        ),
+    })
+}
+
+fn release_answer(v: StaffVisitor, id: TicketId, outcome: ReleaseOutcome) -> Response {
+    let (status, text) = match outcome {
+        ReleaseOutcome::Done => return v.redirect("/staff?done=released"),
+        ReleaseOutcome::NotYours { by } => (
+            StatusCode::FORBIDDEN,
+            format!("Ticket #{id} is claimed by {by}: only they or an admin can release it."),
+        ),
+        ReleaseOutcome::NotAssigned => (
+            StatusCode::CONFLICT,
+            format!("Ticket #{id} is not claimed by anyone."),
+        ),
+        ReleaseOutcome::NoSuchTicket => return no_ticket(v, &id.to_string()),
+    };
+    message(v, status, text)
+}
