@@ -11,6 +11,7 @@ mod email_corpus;
 mod email_in;
 mod email_threads;
 mod email_undeliverable;
+mod email_providers;
 mod floors;
 mod flows_cli;
 mod guard;
