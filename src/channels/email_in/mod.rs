@@ -165,23 +165,26 @@ pub(crate) fn basic_auth_refused(provider: &'static str) -> Response {
     r
 }
 
-/// The configured inbound token, or the 503 that says inbound email is off (logged, naming
-/// the variable to set): the raw route's and the basic-auth provider routes' first step.
-pub(crate) fn inbound_token(st: &AppState, route: &str) -> Result<String, Response> {
-    match &st.settings.mail.inbound_token {
-        Some(t) => Ok(t.expose_secret().to_string()),
-        None => {
-            tracing::error!(
-                route,
-                "inbound email refused: no token is configured; set HELPLINE_INBOUND_TOKEN \
-                 (mail.inbound_token)"
-            );
-            Err(answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "inbound email is off: no token is configured",
-            ))
-        }
+/// The configured inbound token; `None` (logged, naming the variable to set) when inbound
+/// email is off, which the caller answers with [`inbound_off`].
+pub(crate) fn inbound_token(st: &AppState, route: &str) -> Option<String> {
+    let token = st.settings.mail.inbound_token.as_ref();
+    if token.is_none() {
+        tracing::error!(
+            route,
+            "inbound email refused: no token is configured; set HELPLINE_INBOUND_TOKEN \
+             (mail.inbound_token)"
+        );
     }
+    token.map(|t| t.expose_secret().to_string())
+}
+
+/// The 503 of a route whose token is not configured.
+pub(crate) fn inbound_off() -> Response {
+    answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "inbound email is off: no token is configured",
+    )
 }
 
 /// Reads a provider's request body, up to [`MAX_PROVIDER_BYTES`] (a declared length over it
@@ -232,9 +235,8 @@ pub(crate) fn refuse_too_large(provider: &'static str, status: StatusCode) -> Re
 
 /// `POST /email/inbound`.
 pub async fn inbound(State(st): State<AppState>, headers: HeaderMap, raw: Body) -> Response {
-    let expected = match inbound_token(&st, "/email/inbound") {
-        Ok(t) => t,
-        Err(off) => return off,
+    let Some(expected) = inbound_token(&st, "/email/inbound") else {
+        return inbound_off();
     };
     if !token_matches(&headers, &expected) {
         tracing::warn!("inbound email refused: missing or wrong bearer token");

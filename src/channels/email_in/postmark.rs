@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use super::assemble::{self, Part};
 use super::{
-    MAX_EMAIL_BYTES, answer, basic_auth_matches, basic_auth_refused, inbound_token,
+    MAX_EMAIL_BYTES, answer, basic_auth_matches, basic_auth_refused, inbound_off, inbound_token,
     provider_answer, read_body, refuse_too_large,
 };
 use crate::app::AppState;
@@ -74,9 +74,8 @@ pub struct Attachment {
 
 /// `POST /email/inbound/postmark`.
 pub async fn inbound(State(st): State<AppState>, headers: HeaderMap, raw: Body) -> Response {
-    let expected = match inbound_token(&st, "/email/inbound/postmark") {
-        Ok(t) => t,
-        Err(off) => return off,
+    let Some(expected) = inbound_token(&st, "/email/inbound/postmark") else {
+        return inbound_off();
     };
     if !basic_auth_matches(&headers, &expected) {
         return basic_auth_refused(PROVIDER);

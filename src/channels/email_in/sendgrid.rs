@@ -27,7 +27,7 @@ use axum::response::Response;
 use super::assemble::{self, Part};
 use super::form::Form;
 use super::{
-    MAX_EMAIL_BYTES, answer, basic_auth_matches, basic_auth_refused, inbound_token,
+    MAX_EMAIL_BYTES, answer, basic_auth_matches, basic_auth_refused, inbound_off, inbound_token,
     provider_answer, read_body, refuse_too_large,
 };
 use crate::app::AppState;
@@ -47,9 +47,8 @@ const NOT_MESSAGE: &[&str] = &[
 
 /// `POST /email/inbound/sendgrid`.
 pub async fn inbound(State(st): State<AppState>, headers: HeaderMap, raw: Body) -> Response {
-    let expected = match inbound_token(&st, "/email/inbound/sendgrid") {
-        Ok(t) => t,
-        Err(off) => return off,
+    let Some(expected) = inbound_token(&st, "/email/inbound/sendgrid") else {
+        return inbound_off();
     };
     if !basic_auth_matches(&headers, &expected) {
         return basic_auth_refused(PROVIDER);
