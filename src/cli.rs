@@ -338,6 +338,10 @@ async fn ingest_email(config: Option<PathBuf>) -> Result<(), Failure> {
             println!("{done}");
             Ok(())
         }
+        Err(Refusal::TooLarge) => Err(Failure::Exit(
+            EX_DATAERR,
+            "the message is larger than 10 MB".into(),
+        )),
         Err(Refusal::Unreadable(why)) => Err(Failure::Exit(EX_DATAERR, why)),
         Err(Refusal::Failed) => Err(later("the message could not be handled now".into())),
     }

@@ -1,5 +1,5 @@
 //! Outgoing and incoming email: the SMTP relay (or a folder of `.eml` files), the sender, the
-//! relay's private CA, and the inbound webhook's token.
+//! relay's private CA, and the inbound webhooks' token and Mailgun signing key.
 
 use std::path::PathBuf;
 
@@ -17,6 +17,7 @@ pub(super) const ENV: &[(&str, &str)] = &[
     ("HELPLINE_MAIL_FROM", "mail.from"),
     ("HELPLINE_MAIL_REPLY_TO", "mail.reply_to"),
     ("HELPLINE_INBOUND_TOKEN", "mail.inbound_token"),
+    ("HELPLINE_MAILGUN_SIGNING_KEY", "mail.mailgun_signing_key"),
 ];
 
 /// Outgoing and incoming email.
@@ -31,6 +32,8 @@ pub struct MailSettings {
     /// when not set.
     pub reply_to: Mailbox,
     pub inbound_token: Option<SecretString>,
+    /// Mailgun's HTTP webhook signing key: `POST /email/inbound/mailgun` is off without it.
+    pub mailgun_signing_key: Option<SecretString>,
     /// Largest number of pooled SMTP connections.
     pub pool_size: u32,
     /// PEM certificate(s) of a private CA to trust, besides the public roots, for the SMTP
@@ -47,6 +50,7 @@ pub(super) struct RawMail {
     from: Option<String>,
     reply_to: Option<String>,
     inbound_token: Option<String>,
+    mailgun_signing_key: Option<String>,
     pool_size: Option<u32>,
     tls_ca_file: Option<String>,
 }
@@ -93,12 +97,16 @@ pub(super) fn read(c: &mut Layers<'_>, raw: RawMail) -> Option<MailSettings> {
     let inbound_token = c
         .pick("mail.inbound_token", raw.inbound_token)
         .map(SecretString::from);
+    let mailgun_signing_key = c
+        .pick("mail.mailgun_signing_key", raw.mailgun_signing_key)
+        .map(SecretString::from);
     Some(MailSettings {
         smtp_url: smtp_url.map(SecretString::from),
         dir: raw.dir,
         reply_to: reply_to.or_else(|| from.clone())?,
         from: from?,
         inbound_token,
+        mailgun_signing_key,
         pool_size,
         tls_ca_file,
     })

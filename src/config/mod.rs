@@ -262,6 +262,7 @@ mod tests {
                 "HELPLINE_DATABASE_URL",
                 "HELPLINE_FLOWS_DIR",
                 "HELPLINE_INBOUND_TOKEN",
+                "HELPLINE_MAILGUN_SIGNING_KEY",
                 "HELPLINE_MAIL_FROM",
                 "HELPLINE_MAIL_REPLY_TO",
                 "HELPLINE_PUBLIC_URL",
@@ -304,10 +305,16 @@ mod tests {
             ("HELPLINE_TWILIO_AUTH_TOKEN", "tok-sekrit-99"),
             ("HELPLINE_TWILIO_FROM", "+13035550100"),
             ("HELPLINE_INBOUND_TOKEN", "inbound-sekrit-77"),
+            ("HELPLINE_MAILGUN_SIGNING_KEY", "key-mailgun-sekrit-55"),
         ])
         .unwrap();
         let dbg = format!("{s:?}");
-        for secret in ["hunter22", "tok-sekrit-99", "inbound-sekrit-77"] {
+        for secret in [
+            "hunter22",
+            "tok-sekrit-99",
+            "inbound-sekrit-77",
+            "key-mailgun-sekrit-55",
+        ] {
             assert!(!dbg.contains(secret), "{secret} leaked in {dbg}");
         }
     }

@@ -28,6 +28,7 @@ pub mod contractors;
 pub mod conversations;
 pub mod email_undeliverable;
 pub mod keys;
+pub mod mailgun_tokens;
 pub mod outbox;
 pub mod queue;
 pub mod registrations;

@@ -9,6 +9,7 @@ mod config_cli;
 mod conversations;
 mod email_corpus;
 mod email_in;
+mod email_providers;
 mod email_threads;
 mod email_undeliverable;
 mod floors;

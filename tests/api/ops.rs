@@ -414,20 +414,13 @@ async fn every_route_the_readme_names_is_served_or_marked_coming() {
         }
     }
     assert!(checked >= 5, "the README's routes were found: {checked}");
-    for later in [
-        "/email/inbound/mailgun",
-        "/email/inbound/sendgrid",
-        "/email/inbound/postmark",
-    ] {
-        assert!(
-            coming.iter().any(|c| c == later),
-            "{later} is named as coming: {coming:?}"
-        );
-    }
     for served in [
         "/twilio/sms/status",
         "/twilio/voice/status",
         "/email/inbound",
+        "/email/inbound/mailgun",
+        "/email/inbound/sendgrid",
+        "/email/inbound/postmark",
     ] {
         assert!(
             !coming.iter().any(|c| c == served),
