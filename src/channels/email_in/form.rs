@@ -40,6 +40,27 @@ pub enum FormError {
 }
 
 impl Form {
+    /// A provider's request body read as a form: over the size limit → `too_large` (the
+    /// provider's do-not-retry status), not a form → 400 saying why.
+    pub async fn of_request(
+        provider: &'static str,
+        too_large: axum::http::StatusCode,
+        headers: &axum::http::HeaderMap,
+        raw: axum::body::Body,
+    ) -> Result<Form, axum::response::Response> {
+        let Some(bytes) = super::read_body(headers, raw).await else {
+            return Err(super::refuse_too_large(provider, too_large));
+        };
+        let content_type = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Form::read(content_type, &bytes).map_err(|e| {
+            tracing::warn!(provider, error = %e, "inbound email refused: no form");
+            super::answer(axum::http::StatusCode::BAD_REQUEST, &e.to_string())
+        })
+    }
+
     /// Reads `body` as its `content_type` says.
     pub fn read(content_type: &str, body: &[u8]) -> Result<Form, FormError> {
         let essence = content_type

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 
 use super::assemble::{self, Part};
 use super::form::Form;
-use super::{MAX_EMAIL_BYTES, answer, provider_answer, read_body, refuse_too_large};
+use super::{MAX_EMAIL_BYTES, answer, provider_answer, refuse_too_large};
 use crate::app::AppState;
 use crate::clock::{Millis, duration_ms};
 use crate::store::mailgun_tokens;
@@ -127,19 +127,9 @@ pub async fn inbound(State(st): State<AppState>, headers: HeaderMap, raw: Body) 
             "Mailgun inbound email is off: no signing key is configured",
         );
     };
-    let Some(bytes) = read_body(&headers, raw).await else {
-        return refuse_too_large(PROVIDER, REJECT);
-    };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let form = match Form::read(content_type, &bytes) {
+    let form = match Form::of_request(PROVIDER, REJECT, &headers, raw).await {
         Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(provider = PROVIDER, error = %e, "inbound email refused: no form");
-            return answer(StatusCode::BAD_REQUEST, &e.to_string());
-        }
+        Err(refused) => return refused,
     };
     let now = st.clock.now_ms();
     let signed = match verify(&form, key.expose_secret().as_bytes(), now) {

@@ -21,14 +21,14 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::assemble::{self, Part};
 use super::form::Form;
 use super::{
     MAX_EMAIL_BYTES, answer, basic_auth_matches, basic_auth_refused, inbound_off, inbound_token,
-    provider_answer, read_body, refuse_too_large,
+    provider_answer, refuse_too_large,
 };
 use crate::app::AppState;
 
@@ -53,19 +53,9 @@ pub async fn inbound(State(st): State<AppState>, headers: HeaderMap, raw: Body) 
     if !basic_auth_matches(&headers, &expected) {
         return basic_auth_refused(PROVIDER);
     }
-    let Some(bytes) = read_body(&headers, raw).await else {
-        return refuse_too_large(PROVIDER, TOO_LARGE);
-    };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let form = match Form::read(content_type, &bytes) {
+    let form = match Form::of_request(PROVIDER, TOO_LARGE, &headers, raw).await {
         Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(provider = PROVIDER, error = %e, "inbound email refused: no form");
-            return answer(StatusCode::BAD_REQUEST, &e.to_string());
-        }
+        Err(refused) => return refused,
     };
     match message_of(&form) {
         Ok(message) => provider_answer(
