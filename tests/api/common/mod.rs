@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod desk;
 pub mod logs;
 pub mod outbox;
 pub mod smtp;
