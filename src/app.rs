@@ -31,6 +31,7 @@ use crate::mail::{EmailTransport, FolderTransport, SmtpTransport};
 use crate::metrics::{Metrics, RequestLabels, SharedMetrics};
 use crate::outbox::Worker;
 use crate::recovery::{Recovery, RecoveryService};
+use crate::staff::hours::StaffHours;
 use crate::store::Store;
 
 /// Everything a handler may use. Cloned per request; every field is a cheap handle.
@@ -56,6 +57,8 @@ pub struct AppState {
     pub recovery: RecoveryService,
     /// The phone line's and the SMS channel's flows and words, checked at start-up.
     pub flows: Arc<Flows>,
+    /// When staff answer the phone: an administrator's schedule, else the configuration's.
+    pub hours: StaffHours,
 }
 
 impl AppState {
@@ -137,6 +140,7 @@ pub async fn recovery_service(
         metrics,
         keys.clone(),
     );
+    let hours = loaded_hours(&store).await?;
     Ok(RecoveryService {
         settings: Arc::new(settings),
         store,
@@ -145,7 +149,15 @@ pub async fn recovery_service(
         hasher: Hasher::for_this_machine(),
         keys,
         outbox_wake: Arc::new(Notify::new()),
+        hours,
     })
+}
+
+/// The office hours an administrator set, as stored now.
+async fn loaded_hours(store: &Store) -> Result<StaffHours, StartError> {
+    let hours = StaffHours::default();
+    hours.reload(store).await?;
+    Ok(hours)
 }
 
 impl Application {
@@ -209,6 +221,7 @@ impl Application {
             );
         }
         let settings = Arc::new(settings);
+        let hours = loaded_hours(&store).await?;
         let recovery = RecoveryService {
             settings: settings.clone(),
             store: store.clone(),
@@ -217,6 +230,7 @@ impl Application {
             hasher: hasher.clone(),
             keys: keys.clone(),
             outbox_wake: outbox_wake.clone(),
+            hours: hours.clone(),
         };
         let state = AppState {
             settings,
@@ -229,6 +243,7 @@ impl Application {
             keys,
             recovery,
             flows,
+            hours,
         };
         Ok(Self {
             listener,
@@ -261,6 +276,12 @@ impl Application {
             .state
             .guard
             .spawn_pruner(Duration::from_secs(60), stop.clone());
+        let hours = tokio::spawn(
+            self.state
+                .hours
+                .clone()
+                .keep_fresh(self.state.store.clone()),
+        );
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -271,6 +292,7 @@ impl Application {
         stop.cancel();
         let _ = worker.await;
         let _ = pruner.await;
+        hours.abort();
         tracing::info!("stopped");
         served
     }

@@ -266,7 +266,7 @@ impl Recovery<'_> {
                 },
             )?,
             Answer::Received => {
-                let hours = self.st.settings.office_hours_text(self.lang);
+                let hours = self.st.hours.text(&self.st.settings, self.lang);
                 messages::email_received_email(
                     self.lang,
                     &messages::EmailReceivedFields {

@@ -299,6 +299,8 @@ pub struct RecoveryService {
     pub keys: Keys,
     /// Wakes the outbox worker after a commit that queued a message.
     pub outbox_wake: Arc<Notify>,
+    /// When staff answer the phone (the words contractors are told).
+    pub hours: crate::staff::hours::StaffHours,
 }
 
 impl RecoveryService {

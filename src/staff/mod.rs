@@ -3,7 +3,9 @@
 //! guard, hasher, clock), never the web state. Every change is audited with the staff
 //! member's name in the same transaction as the change.
 
+pub mod admin;
 mod assignment;
+pub mod hours;
 
 pub use assignment::{AssignOutcome, ReleaseOutcome};
 

@@ -24,6 +24,7 @@ pub(crate) use from_row;
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
+pub mod city_settings;
 pub mod contractors;
 pub mod conversations;
 pub mod email_undeliverable;

@@ -71,6 +71,16 @@ pub async fn active(pool: &AnyPool) -> Result<Vec<StaffMember>, sqlx::Error> {
     .await
 }
 
+/// Every login, enabled first, by name: the administrator's list.
+pub async fn all(pool: &AnyPool) -> Result<Vec<StaffMember>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, name, role, password_hash, disabled FROM staff \
+         ORDER BY disabled, name, id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Disables a login; the member's id when the login exists and was not disabled already.
 pub async fn disable(tx: &mut Tx, email: &str, now: Millis) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(

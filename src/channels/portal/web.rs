@@ -379,7 +379,7 @@ impl PageCtx {
             city: st.settings.city.name.clone(),
             username_label: username_label(st.settings.city.username),
             staff_phone,
-            office_hours: st.settings.office_hours_text(lang),
+            office_hours: st.hours.text(&st.settings, lang),
         }
     }
 

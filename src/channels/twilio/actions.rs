@@ -316,7 +316,7 @@ pub(super) fn context(
 /// Whether a transfer to staff can be tried now: a staff line is configured and, when the
 /// city set `[staff] hours`, it is open now in the city's time zone (holidays closed).
 pub(super) fn staff_answering(st: &AppState) -> bool {
-    crate::config::staff_answering(&st.settings, st.clock.now_ms())
+    st.hours.answering(&st.settings, st.clock.now_ms())
 }
 
 /// The values prompts may use, in `lang`. On a call back whose password was made, the
@@ -342,7 +342,7 @@ pub(super) fn slots(st: &AppState, lang: Lang, facts: &CallFacts) -> Slots {
     if let Some(m) = facts.minutes {
         s.set(Slot::Minutes, m.to_string());
     }
-    match st.settings.office_hours_text(lang) {
+    match st.hours.text(&st.settings, lang) {
         Some(h) => s.set(Slot::OfficeHours, h),
         None => s.set(
             Slot::OfficeHours,

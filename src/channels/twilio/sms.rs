@@ -249,7 +249,7 @@ fn slots(st: &AppState, lang: Lang, texted: &str) -> Slots {
             Slot::Minutes,
             (settings.temporary_password_lifetime.as_secs() / 60).to_string(),
         );
-    let hours = settings.office_hours_text(lang).unwrap_or_else(|| {
+    let hours = st.hours.text(settings, lang).unwrap_or_else(|| {
         st.flows
             .words()
             .render(lang, "sms_hours_unset", &Slots::new())
