@@ -15,4 +15,5 @@ pub mod password;
 pub mod phone;
 pub mod questions;
 pub mod secret;
+pub mod sla;
 pub mod ticket;

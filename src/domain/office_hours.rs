@@ -8,6 +8,7 @@
 //! daylight-saving rules, with or without /usr/share/zoneinfo. A time on the schedule is wall
 //! clock time: `08:00` is 08:00 in Denver in January and in July.
 
+mod business;
 mod describe;
 mod weekly;
 

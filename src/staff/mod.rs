@@ -6,8 +6,17 @@
 pub mod admin;
 mod assignment;
 pub mod hours;
+mod resolution;
+mod ticket_view;
+mod ticket_work;
 
 pub use assignment::{AssignOutcome, ReleaseOutcome};
+pub use resolution::Resolution;
+pub use ticket_view::{
+    ContractorOnRecord, EntryKind, MessageView, OtherTicket, TicketView, TimelineEntry,
+    template_words, ticket_view,
+};
+pub use ticket_work::{MAX_NOTE, NoteOutcome, ReopenOutcome, ResolveOutcome, WaitOutcome};
 
 use std::time::Duration;
 

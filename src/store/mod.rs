@@ -37,6 +37,7 @@ pub mod sessions;
 pub mod sms_opt_outs;
 pub mod staff;
 pub mod threads;
+pub mod ticket_desk;
 pub mod tickets;
 pub mod tokens;
 

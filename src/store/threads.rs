@@ -75,6 +75,13 @@ pub enum EventKind {
     Note,
     Reopened,
     Frozen,
+    SmsIn,
+    SmsOut,
+    Resolved,
+    /// An action on the contractor's account (never the secret).
+    Account,
+    /// A wait on the contractor began or ended.
+    Waiting,
 }
 
 impl EventKind {
@@ -85,6 +92,11 @@ impl EventKind {
             EventKind::Note => "note",
             EventKind::Reopened => "reopened",
             EventKind::Frozen => "frozen",
+            EventKind::SmsIn => "sms_in",
+            EventKind::SmsOut => "sms_out",
+            EventKind::Resolved => "resolved",
+            EventKind::Account => "account",
+            EventKind::Waiting => "waiting",
         }
     }
 }
