@@ -275,6 +275,7 @@ mod tests {
                 "HELPLINE_STAFF_HOLIDAYS",
                 "HELPLINE_STAFF_HOURS",
                 "HELPLINE_STAFF_PHONE",
+                "HELPLINE_STAFF_SLA_HOURS",
                 "HELPLINE_STAFF_TIME_ZONE",
                 "HELPLINE_TWILIO_ACCOUNT_SID",
                 "HELPLINE_TWILIO_API_BASE",

@@ -543,7 +543,7 @@ async fn a_staff_email_waits_on_the_contractor_and_their_reply_restarts_the_cloc
     );
     let queue = b.get("/staff").await;
     assert!(queue.body.contains("Overdue"), "{}", queue.body);
-    assert!(ticket_page(&mut b, t).await.contains("8 h 00 min"));
+    assert!(ticket_page(&mut b, t).await.contains("8 h 0 min"));
     // Staff can end a wait by hand.
     act(&mut b, t, "reply-email", &[("text", "Try again now.")]).await;
     let ended = act(&mut b, t, "not-waiting", &[]).await;
