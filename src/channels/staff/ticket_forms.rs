@@ -47,16 +47,17 @@ fn done(v: StaffVisitor, id: TicketId, what: &str) -> Page {
     Ok(v.redirect(&format!("/staff/tickets/{id}?done={what}")))
 }
 
-/// The page again with a problem about `field`, keeping what was typed.
+/// What is wrong: the status, the id of the field to fix (empty: none), the message.
+type Problem = (StatusCode, &'static str, String);
+
+/// The page again with a problem about a field, keeping what was typed.
 async fn again(
     st: &AppState,
     v: StaffVisitor,
     me: &StaffMember,
     id: TicketId,
     f: WorkForm,
-    status: StatusCode,
-    field: &'static str,
-    text: String,
+    (status, field, text): Problem,
 ) -> Page {
     let mut e = FormError {
         status,
@@ -100,7 +101,7 @@ pub async fn note(
             ),
         ),
     };
-    again(&st, v, &me, id, f, status, "note-text", text).await
+    again(&st, v, &me, id, f, (status, "note-text", text)).await
 }
 
 pub async fn reply_email(
@@ -141,7 +142,7 @@ pub async fn reply_email(
             ),
         }
     };
-    again(&st, v, &me, id, f, status, "email-text", text).await
+    again(&st, v, &me, id, f, (status, "email-text", text)).await
 }
 
 pub async fn reply_sms(
@@ -179,7 +180,7 @@ pub async fn reply_sms(
             "Texts are turned off on this Helpline: answer by email or phone.".into(),
         ),
     };
-    again(&st, v, &me, id, f, status, "sms-text", text).await
+    again(&st, v, &me, id, f, (status, "sms-text", text)).await
 }
 
 pub async fn resolve(
@@ -191,7 +192,7 @@ pub async fn resolve(
     let (f, v, me, id) = work_form!(v, form, id);
     let Some(code) = Resolution::parse(f.resolution.trim()) else {
         let text = "Choose how the ticket was resolved from the list.".to_string();
-        return again(&st, v, &me, id, f, UNPROCESSABLE, "resolution", text).await;
+        return again(&st, v, &me, id, f, (UNPROCESSABLE, "resolution", text)).await;
     };
     let (status, field, text) = match desk(&st).resolve(&me, id, code, &f.note).await? {
         ResolveOutcome::Resolved => return done(v, id, "resolved"),
@@ -215,7 +216,7 @@ pub async fn resolve(
             ),
         ),
     };
-    again(&st, v, &me, id, f, status, field, text).await
+    again(&st, v, &me, id, f, (status, field, text)).await
 }
 
 pub async fn reopen(
@@ -230,7 +231,7 @@ pub async fn reopen(
         ReopenOutcome::NoTicket => return Ok(no_ticket(v, &id.to_string())),
         ReopenOutcome::NotResolved => format!("Ticket #{id} is not resolved: it is open already."),
     };
-    again(&st, v, &me, id, f, CONFLICT, "", text).await
+    again(&st, v, &me, id, f, (CONFLICT, "", text)).await
 }
 
 pub async fn not_waiting(
@@ -246,5 +247,5 @@ pub async fn not_waiting(
         WaitOutcome::NoTicket => return Ok(no_ticket(v, &id.to_string())),
         WaitOutcome::NotWaiting => format!("Ticket #{id} is not waiting on the contractor."),
     };
-    again(&st, v, &me, id, f, CONFLICT, "", text).await
+    again(&st, v, &me, id, f, (CONFLICT, "", text)).await
 }
