@@ -221,7 +221,8 @@ impl Recovery<'_> {
     ) -> Result<bool> {
         self.record_received(tx, mail, from, ticket, now).await?;
         // The contractor answered: a wait on them ends and the SLA clock runs again.
-        let hours = self.st.settings.staff_hours.as_ref();
+        let hours = self.st.hours.hours(&self.st.settings);
+        let hours = hours.as_ref();
         let text = "The contractor answered: the SLA clock runs again.";
         let author = from.as_str().to_ascii_lowercase();
         ticket_desk::end_wait(tx, ticket, hours, &author, text, now).await?;

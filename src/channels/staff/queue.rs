@@ -145,7 +145,8 @@ pub async fn queue_page(
     };
     let pool = st.store.pool();
     let now = st.clock.now_ms();
-    let hours = st.settings.staff_hours.as_ref();
+    let hours = st.hours.hours(&st.settings);
+    let hours = hours.as_ref();
     let rows = queue::list(pool, &f)
         .await?
         .into_iter()

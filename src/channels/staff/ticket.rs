@@ -16,6 +16,7 @@ use super::web::StaffVisitor;
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::domain::ids::TicketId;
+use crate::domain::office_hours::OfficeHours;
 use crate::domain::sla;
 use crate::recovery::{MAX_STAFF_REPLY, MAX_STAFF_SMS};
 use crate::staff::{MAX_NOTE, Resolution, TicketView, ticket_view};
@@ -85,11 +86,11 @@ pub struct TicketQuery {
 }
 
 /// An instant as staff read it: on the city's clock when office hours name its zone, else UTC.
-pub fn when(st: &AppState, at: Millis) -> String {
+pub fn when(hours: Option<&OfficeHours>, at: Millis) -> String {
     let Ok(ts) = Timestamp::from_millisecond(at) else {
         return String::new();
     };
-    match st.settings.staff_hours.as_ref() {
+    match hours {
         Some(h) => {
             let zoned = ts.to_zoned(h.zone_tz().clone());
             zoned.strftime("%a %Y-%m-%d %H:%M %Z").to_string()
@@ -158,7 +159,8 @@ pub async fn render(
     error: Option<FormError>,
 ) -> Page {
     let now = st.clock.now_ms();
-    let hours = st.settings.staff_hours.as_ref();
+    let hours = st.hours.hours(&st.settings);
+    let hours = hours.as_ref();
     let Some(t) = ticket_view(&st.store, id, now, hours)
         .await
         .map_err(PageError::from)?
@@ -171,7 +173,7 @@ pub async fn render(
         .timeline
         .iter()
         .map(|e| Entry {
-            when: when(st, e.at),
+            when: when(hours, e.at),
             heading: e.heading.clone(),
             author: e.author.clone(),
             text: e.text.clone(),
@@ -182,7 +184,7 @@ pub async fn render(
                     words.push_str(&format!(", delivery reported {d}"));
                 }
                 if let Some(at) = m.delivered_at {
-                    words.push_str(&format!(" at {}", when(st, at)));
+                    words.push_str(&format!(" at {}", when(hours, at)));
                 }
                 if let Some(code) = &m.error_code {
                     words.push_str(&format!(", error {code}"));
@@ -204,7 +206,7 @@ pub async fn render(
                     kind: o.kind_words.clone(),
                     status: o.status.clone(),
                 },
-                when(st, o.created_at),
+                when(hours, o.created_at),
             )
         })
         .collect();
@@ -220,9 +222,9 @@ pub async fn render(
         who: Some(me.name.clone()),
         csrf: v.csrf.clone(),
         notice,
-        created: when(st, t.created_at),
-        resolved: t.resolved_at.map(|at| when(st, at)),
-        waiting_since: t.waiting_since.map(|at| when(st, at)),
+        created: when(hours, t.created_at),
+        resolved: t.resolved_at.map(|at| when(hours, at)),
+        waiting_since: t.waiting_since.map(|at| when(hours, at)),
         age: sla::words(state.age_ms),
         overdue: state.overdue,
         sla_hours: limit,

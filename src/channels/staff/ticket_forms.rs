@@ -241,7 +241,8 @@ pub async fn not_waiting(
     form: Result<Form<WorkForm>, FormRejection>,
 ) -> Page {
     let (f, v, me, id) = work_form!(v, form, id);
-    let hours = st.settings.staff_hours.as_ref();
+    let hours = st.hours.hours(&st.settings);
+    let hours = hours.as_ref();
     let text = match desk(&st).stop_waiting(&me, id, hours).await? {
         WaitOutcome::Resumed => return done(v, id, "resumed"),
         WaitOutcome::NoTicket => return Ok(no_ticket(v, &id.to_string())),
