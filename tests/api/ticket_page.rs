@@ -525,7 +525,17 @@ async fn a_staff_email_waits_on_the_contractor_and_their_reply_restarts_the_cloc
         3 * 3600 * 1000,
         "no office hours: every hour of the wait"
     );
+    settled(&p.app.state.store).await;
     let shown = ticket_page(&mut b, t).await;
+    for expected in [
+        "Email received",
+        "I cannot log in.",
+        "Email sent",
+        "Which browser do you use?",
+        "Staff reply to p***@frontrange-roofing.example: sent",
+    ] {
+        assert!(shown.contains(expected), "«{expected}» missing: {shown}");
+    }
     assert!(
         shown.contains("Firefox.") && shown.contains("The contractor answered"),
         "{shown}"
