@@ -110,6 +110,9 @@ pub struct Settings {
     /// When staff answer (`staff.hours` in `staff.time_zone`, less `staff.holidays`); `None`
     /// when `staff.hours` is not set. The phone line asks `staff_answering`.
     pub staff_hours: Option<crate::domain::office_hours::OfficeHours>,
+    /// Business hours (within `staff_hours`) before an open ticket is overdue
+    /// (`staff.sla_hours`, default 8).
+    pub staff_sla_hours: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
     pub trusted_proxies: Vec<IpAddr>,
     pub guard: GuardSettings,
@@ -162,6 +165,7 @@ impl Settings {
             staff_phone: staff.phone,
             staff_office_hours: staff.office_hours,
             staff_hours: staff.hours,
+            staff_sla_hours: staff.sla_hours,
             trusted_proxies,
             guard,
             outbox,
@@ -271,6 +275,7 @@ mod tests {
                 "HELPLINE_STAFF_HOLIDAYS",
                 "HELPLINE_STAFF_HOURS",
                 "HELPLINE_STAFF_PHONE",
+                "HELPLINE_STAFF_SLA_HOURS",
                 "HELPLINE_STAFF_TIME_ZONE",
                 "HELPLINE_TWILIO_ACCOUNT_SID",
                 "HELPLINE_TWILIO_API_BASE",

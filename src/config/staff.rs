@@ -21,7 +21,11 @@ pub(super) const ENV: &[(&str, &str)] = &[
     ("HELPLINE_STAFF_TIME_ZONE", "staff.time_zone"),
     ("HELPLINE_STAFF_HOURS", "staff.hours"),
     ("HELPLINE_STAFF_HOLIDAYS", "staff.holidays"),
+    ("HELPLINE_STAFF_SLA_HOURS", "staff.sla_hours"),
 ];
+
+/// Business hours a ticket may wait before the queue marks it overdue, by default.
+pub const DEFAULT_SLA_HOURS: u32 = 8;
 
 /// `[staff]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +37,8 @@ pub(super) struct RawStaff {
     hours: Option<RawSchedule>,
     #[serde(default)]
     holidays: RawHolidays,
+    /// Business hours before a ticket is overdue.
+    sla_hours: Option<i64>,
 }
 
 /// `hours` as written: the one-line schedule, or a table of the same pieces, one key per day
@@ -124,6 +130,7 @@ pub(super) struct StaffLine {
     pub phone: Option<String>,
     pub office_hours: Option<String>,
     pub hours: Option<OfficeHours>,
+    pub sla_hours: u32,
 }
 
 pub(super) fn read(c: &mut Layers<'_>, raw: RawStaff) -> StaffLine {
@@ -143,10 +150,30 @@ pub(super) fn read(c: &mut Layers<'_>, raw: RawStaff) -> StaffLine {
         );
     }
     let hours = office_hours_of(c, raw.time_zone, raw.hours.map(|h| h.0), raw.holidays.0);
+    let sla_hours = sla_hours_of(c, raw.sla_hours);
     StaffLine {
         phone,
         office_hours,
         hours,
+        sla_hours,
+    }
+}
+
+/// `sla_hours`: whole business hours from 1 to 720 (a month of working days), default
+/// [`DEFAULT_SLA_HOURS`].
+fn sla_hours_of(c: &mut Layers<'_>, file: Option<i64>) -> u32 {
+    let Some(text) = c.pick("staff.sla_hours", file.map(|n| n.to_string())) else {
+        return DEFAULT_SLA_HOURS;
+    };
+    match text.parse::<u32>() {
+        Ok(n) if (1..=720).contains(&n) => n,
+        _ => {
+            c.problem(
+                "staff.sla_hours",
+                format!("'{text}' must be a whole number of business hours from 1 to 720"),
+            );
+            DEFAULT_SLA_HOURS
+        }
     }
 }
 
@@ -229,6 +256,24 @@ mod tests {
 
     fn utc(text: &str) -> i64 {
         text.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn sla_hours_default_to_eight_and_are_checked() {
+        assert_eq!(Settings::for_local("sqlite://x.db").staff_sla_hours, 8);
+        let s = load_toml("[staff]\nsla_hours = 24\n", &[]).unwrap();
+        assert_eq!(s.staff_sla_hours, 24);
+        let s = load_toml(
+            "[staff]\nsla_hours = 24\n",
+            &[("HELPLINE_STAFF_SLA_HOURS", "4")],
+        );
+        assert_eq!(s.unwrap().staff_sla_hours, 4);
+        for bad in ["0", "721", "-3"] {
+            let errs = load_toml(&format!("[staff]\nsla_hours = {bad}\n"), &[]).unwrap_err();
+            assert!(errs.to_string().contains("staff.sla_hours"), "{errs}");
+        }
+        let errs = load_env(&[("HELPLINE_STAFF_SLA_HOURS", "soon")]).unwrap_err();
+        assert!(errs.to_string().contains("'soon'"), "{errs}");
     }
 
     #[test]

@@ -61,6 +61,13 @@ impl CityZone {
     }
 }
 
+impl OfficeHours {
+    /// The city's time zone, to show instants on its wall clock.
+    pub fn zone_tz(&self) -> &TimeZone {
+        &self.zone.tz
+    }
+}
+
 impl fmt::Debug for CityZone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CityZone({})", self.name)

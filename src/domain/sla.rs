@@ -58,12 +58,12 @@ pub fn sla(hours: Option<&OfficeHours>, t: TicketClock, now: Millis, limit_hours
     }
 }
 
-/// A business age in words: `3 h 05 min`, `45 min`.
+/// A business age in words: `3 h 5 min`, `45 min`.
 pub fn words(age_ms: Millis) -> String {
     let minutes = age_ms.max(0) / 60_000;
     match (minutes / 60, minutes % 60) {
         (0, m) => format!("{m} min"),
-        (h, m) => format!("{h} h {m:02} min"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }
 
@@ -118,7 +118,7 @@ mod tests {
         let s = sla(Some(&h), t, utc("2026-01-21T00:00:00Z"), 8);
         assert_eq!(s.age_ms, 19 * HOUR);
         assert!(s.overdue);
-        assert_eq!(words(s.age_ms), "19 h 00 min");
+        assert_eq!(words(s.age_ms), "19 h 0 min");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use super::*;
 use crate::domain::email_in::{InboundEmail, Meaning};
 use crate::domain::ids::MessageId as OutboxId;
 use crate::store::threads::{self, EventKind, NewEvent, SentEmail};
+use crate::store::ticket_desk;
 
 /// How long a sender's open ticket takes their next emails.
 const SENDER_WINDOW: Millis = 24 * 3600 * 1000;
@@ -219,6 +220,12 @@ impl Recovery<'_> {
         now: Millis,
     ) -> Result<bool> {
         self.record_received(tx, mail, from, ticket, now).await?;
+        // The contractor answered: a wait on them ends and the SLA clock runs again.
+        let hours = self.st.hours.hours(&self.st.settings);
+        let hours = hours.as_ref();
+        let text = "The contractor answered: the SLA clock runs again.";
+        let author = from.as_str().to_ascii_lowercase();
+        ticket_desk::end_wait(tx, ticket, hours, &author, text, now).await?;
         if threads::reopen(tx, ticket, now).await? {
             let event = NewEvent {
                 ticket,
@@ -416,6 +423,7 @@ impl Recovery<'_> {
         };
         self.record_sent(&mut tx, ticket, out, &staff_name, &text, now)
             .await?;
+        ticket_desk::begin_wait(&mut tx, ticket, &staff_name, now).await?;
         let actor = format!("staff:{staff_name}");
         let subject = match &contractor {
             Some(c) => format!("contractor:{}", c.fields.contractor_number),

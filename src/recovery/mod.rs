@@ -25,6 +25,7 @@ pub mod phone_line;
 mod registration;
 mod reset_link;
 mod sign_in;
+mod staff_sms;
 mod temporary_password;
 mod texts;
 
@@ -32,6 +33,7 @@ pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use email_threads::{MAX_STAFF_REPLY, StaffReplyOutcome};
+pub use staff_sms::{MAX_STAFF_SMS, StaffSmsOutcome};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 

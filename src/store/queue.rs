@@ -22,6 +22,9 @@ pub struct QueueRow {
     pub assigned_to: Option<i64>,
     pub assignee: Option<String>,
     pub contractor_number: Option<String>,
+    /// The running wait on the contractor (SLA paused), and the business ms of ended waits.
+    pub waiting_since: Option<Millis>,
+    pub waited_ms: Millis,
 }
 
 crate::store::from_row!(QueueRow {
@@ -34,7 +37,9 @@ crate::store::from_row!(QueueRow {
     created_at,
     assigned_to,
     assignee,
-    contractor_number
+    contractor_number,
+    waiting_since,
+    waited_ms
 });
 
 /// Who a queue shows: empty strings and `None` mean "any".
@@ -71,7 +76,7 @@ pub async fn list(pool: &AnyPool, f: &QueueFilter) -> Result<Vec<QueueRow>, sqlx
     };
     sqlx::query_as(
         "SELECT t.id, t.kind, t.status, t.priority, t.channel, t.summary, t.created_at, \
-         t.assigned_to, s.name AS assignee, c.contractor_number \
+         t.assigned_to, s.name AS assignee, c.contractor_number, t.waiting_since, t.waited_ms \
          FROM tickets t LEFT JOIN staff s ON s.id = t.assigned_to \
          LEFT JOIN contractors c ON c.id = t.contractor_id \
          WHERE ($1 = '' OR t.status = $1) AND ($2 = '' OR t.kind = $2) \

@@ -188,7 +188,8 @@ pub async fn last_received(
 /// Opens a ticket that is not open (resolved, closed) again; true when it was.
 pub async fn reopen(tx: &mut Tx, ticket: TicketId, now: Millis) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE tickets SET status = 'open', updated_at = $2 WHERE id = $1 AND status <> 'open'",
+        "UPDATE tickets SET status = 'open', resolution = NULL, resolved_at = NULL, \
+         resolved_by = NULL, updated_at = $2 WHERE id = $1 AND status <> 'open'",
     )
     .bind(ticket)
     .bind(now)

@@ -492,7 +492,14 @@ async fn a_staff_reply_goes_out_threaded_and_the_answer_joins_the_same_ticket() 
         .collect();
     assert_eq!(
         kinds,
-        ["email_in", "email_out", "email_out", "email_in"],
+        [
+            "email_in",
+            "email_out",
+            "email_out",
+            "waiting",
+            "email_in",
+            "waiting"
+        ],
         "{events:?}"
     );
     assert!(

@@ -13,8 +13,8 @@ use super::pages::{Page, message, staff_form};
 use super::web::{StaffVisitor, desk};
 use crate::app::AppState;
 use crate::channels::web_session::FIELD_MAX;
-use crate::clock::Millis;
 use crate::domain::ids::TicketId;
+use crate::domain::sla::{self, TicketClock};
 use crate::domain::ticket::TicketKind;
 use crate::staff::{AssignOutcome, ReleaseOutcome};
 use crate::store::queue::{self, Assignee, QueueFilter};
@@ -48,7 +48,10 @@ struct Row {
     channel: String,
     contractor: String,
     summary: String,
+    /// Business-hours age (waits on the contractor taken off).
     age: String,
+    overdue: bool,
+    waiting: bool,
     assignee: Option<String>,
     open: bool,
     can_claim: bool,
@@ -114,17 +117,6 @@ fn filter_of(q: &QueueQuery, me: i64) -> Result<QueueFilter, String> {
     })
 }
 
-/// How long a ticket has waited, in words.
-pub fn age(created_at: Millis, now: Millis) -> String {
-    let minutes = (now - created_at).max(0) / 60_000;
-    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    match (days, hours) {
-        (0, 0) => format!("{mins} min"),
-        (0, h) => format!("{h} h {mins} min"),
-        (d, h) => format!("{d} d {h} h"),
-    }
-}
-
 fn notice_of(done: &str) -> Option<String> {
     let text = match done {
         "claimed" => "Ticket claimed: it is yours.",
@@ -153,11 +145,20 @@ pub async fn queue_page(
     };
     let pool = st.store.pool();
     let now = st.clock.now_ms();
+    let hours = st.hours.hours(&st.settings);
+    let hours = hours.as_ref();
     let rows = queue::list(pool, &f)
         .await?
         .into_iter()
         .map(|r| {
             let open = r.status == "open";
+            let clock = TicketClock {
+                created_at: r.created_at,
+                waiting_since: r.waiting_since,
+                waited_ms: r.waited_ms,
+                open,
+            };
+            let state = sla::sla(hours, clock, now, st.settings.staff_sla_hours);
             Row {
                 id: r.id,
                 urgent: r.priority == "urgent",
@@ -166,7 +167,9 @@ pub async fn queue_page(
                 channel: r.channel,
                 contractor: r.contractor_number.unwrap_or_default(),
                 summary: r.summary,
-                age: age(r.created_at, now),
+                age: sla::words(state.age_ms),
+                overdue: state.overdue,
+                waiting: state.waiting,
                 open,
                 can_claim: open && r.assigned_to.is_none(),
                 can_release: r.assigned_to.is_some_and(|a| a == me.id || me.is_admin()),
@@ -229,6 +232,8 @@ pub struct TicketForm {
     csrf: String,
     /// Reassign: the staff member's id.
     to: String,
+    /// `ticket` when the form is on the ticket page: the answer goes back there.
+    back: String,
 }
 
 /// A form about one ticket: the form (400/403 when broken or forged), the visitor, the
@@ -263,9 +268,18 @@ fn who_and_which(
     }
 }
 
-fn assign_answer(v: StaffVisitor, id: TicketId, outcome: AssignOutcome, done: &str) -> Response {
+/// Where a form's success goes: the ticket page it came from, or the queue.
+fn done_to(back: &str, id: TicketId, done: &str) -> String {
+    if back == "ticket" {
+        format!("/staff/tickets/{id}?done={done}")
+    } else {
+        format!("/staff?done={done}")
+    }
+}
+
+fn assign_answer(v: StaffVisitor, id: TicketId, outcome: AssignOutcome, to: String) -> Response {
     let (status, text) = match outcome {
-        AssignOutcome::Done => return v.redirect(&format!("/staff?done={done}")),
+        AssignOutcome::Done => return v.redirect(&to),
         AssignOutcome::Taken { by } => (
             StatusCode::CONFLICT,
             format!("Ticket #{id} is already claimed by {by}."),
@@ -298,27 +312,36 @@ pub async fn ticket_action(
     let (f, v, me, id) = ticket_form!(v, form, id);
     let desk = desk(&st);
     Ok(match action.as_str() {
-        "claim" => assign_answer(v, id, desk.claim(&me, id).await?, "claimed"),
-        "release" => release_answer(v, id, desk.release(&me, id).await?),
+        "claim" => {
+            let to = done_to(&f.back, id, "claimed");
+            assign_answer(v, id, desk.claim(&me, id).await?, to)
+        }
+        "release" => {
+            let to = done_to(&f.back, id, "released");
+            release_answer(v, id, desk.release(&me, id).await?, to)
+        }
         "reassign" => {
             let outcome = match f.to.trim().parse::<i64>() {
                 Ok(to) => desk.reassign(&me, id, to).await?,
                 Err(_) if me.is_admin() => AssignOutcome::NoSuchStaff,
                 Err(_) => AssignOutcome::NotAllowed,
             };
-            assign_answer(v, id, outcome, "reassigned")
+            assign_answer(v, id, outcome, done_to(&f.back, id, "reassigned"))
         }
         other => message(
             v,
             StatusCode::NOT_FOUND,
-            format!("A ticket has no form '{other}': use claim, release or reassign."),
+            format!(
+                "A ticket has no form '{other}': use claim, release, reassign, note, \
+                 reply-email, reply-sms, resolve, reopen or not-waiting."
+            ),
         ),
     })
 }
 
-fn release_answer(v: StaffVisitor, id: TicketId, outcome: ReleaseOutcome) -> Response {
+fn release_answer(v: StaffVisitor, id: TicketId, outcome: ReleaseOutcome, to: String) -> Response {
     let (status, text) = match outcome {
-        ReleaseOutcome::Done => return v.redirect("/staff?done=released"),
+        ReleaseOutcome::Done => return v.redirect(&to),
         ReleaseOutcome::NotYours { by } => (
             StatusCode::FORBIDDEN,
             format!("Ticket #{id} is claimed by {by}: only they or an admin can release it."),
