@@ -25,6 +25,9 @@ pub mod phone_line;
 mod registration;
 mod reset_link;
 mod sign_in;
+mod staff_actions;
+mod staff_contacts;
+mod staff_registrations;
 mod temporary_password;
 mod texts;
 
@@ -32,6 +35,10 @@ pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use email_threads::{MAX_STAFF_REPLY, StaffReplyOutcome};
+pub use staff_actions::{
+    AccountFacts, ContractorFacts, Notice, Refusal, RegistrationFacts, StaffActions, StaffActor,
+    StaffAnswer, StaffSend,
+};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 
@@ -306,7 +313,11 @@ pub struct RecoveryService {
 impl RecoveryService {
     /// The service for a request made in `lang` (the page's, the call's, the message's).
     pub fn in_lang(&self, lang: Lang) -> Recovery<'_> {
-        Recovery { st: self, lang }
+        Recovery {
+            st: self,
+            lang,
+            staff: None,
+        }
     }
 
     /// The conversations of every channel, on this service's store and clock.
@@ -322,6 +333,9 @@ pub struct Recovery<'a> {
     /// The language of the request: every email and text it causes is written in it, and it is
     /// remembered for the contractor it names.
     lang: Lang,
+    /// Staff acting from a ticket: audit lines name them and the ticket's timeline says what
+    /// was done. `None` for the contractor's own requests.
+    staff: Option<StaffActor<'a>>,
 }
 
 /// True when `typed` could be a contractor or license number: not empty, not too long, and
@@ -521,6 +535,9 @@ impl Recovery<'_> {
         now: Millis,
     ) -> Result<()> {
         let subject = format!("contractor:{}", contractor.fields.contractor_number);
+        if let Some(by) = self.staff {
+            return self.staff_audit(tx, by, &subject, action, detail, now).await;
+        }
         audit::append(
             tx,
             &AuditEvent {

@@ -1,9 +1,11 @@
 //! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, and the
-//! queue's forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), and the
-//! administrator's page at `/staff/admin` (staff logins, office hours). English, server-rendered, no JavaScript, with the
+//! queue's forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), the
+//! administrator's page at `/staff/admin` (staff logins, office hours), and the account
+//! actions of a ticket (`account`). English, server-rendered, no JavaScript, with the
 //! portal's stylesheet. Sessions, CSRF and cookies follow the portal's rules
 //! (`channels::web_session`) under a cookie of their own.
 
+pub mod account;
 mod admin;
 mod pages;
 mod queue;
@@ -27,6 +29,11 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin/staff/disable", post(admin::disable_login))
         .route("/staff/admin/hours", post(admin::set_hours))
         .route("/staff/tickets/{id}/{action}", post(queue::ticket_action))
+        .route("/staff/tickets/{id}/account", get(account::account_page))
+        .route(
+            "/staff/tickets/{id}/account/{action}",
+            post(account::account_action),
+        )
         .layer(axum::middleware::from_fn(
             crate::channels::web_session::security_headers,
         ))
