@@ -87,13 +87,13 @@ pub use email_threads::{
     staff_reply_email,
 };
 pub use segments::{SmsEncoding, gsm7_fold, sms_segments};
+pub use sms::{
+    PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
+};
 pub use staff_notices::{
     CONTACT_CHANGED, ContactChangedFields, REGISTRATION_REJECTED, RegistrationRejectedFields,
     TEMPORARY_PASSWORD_EMAIL, TemporaryPasswordEmailFields, contact_changed_email,
     contact_changed_sms, registration_rejected_email, temporary_password_email,
-};
-pub use sms::{
-    PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
 };
 
 #[cfg(test)]

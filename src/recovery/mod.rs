@@ -536,7 +536,9 @@ impl Recovery<'_> {
     ) -> Result<()> {
         let subject = format!("contractor:{}", contractor.fields.contractor_number);
         if let Some(by) = self.staff {
-            return self.staff_audit(tx, by, &subject, action, detail, now).await;
+            return self
+                .staff_audit(tx, by, &subject, action, detail, now)
+                .await;
         }
         audit::append(
             tx,

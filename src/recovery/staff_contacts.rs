@@ -193,9 +193,17 @@ impl Recovery<'_> {
         {
             let body = messages::contact_changed_sms(self.lang, &fields)?;
             let owner = (!phone_changed).then_some(before.id);
-            if queue_sms(tx, &phone, messages::CONTACT_CHANGED, body, owner, None, now)
-                .await?
-                .is_some()
+            if queue_sms(
+                tx,
+                &phone,
+                messages::CONTACT_CHANGED,
+                body,
+                owner,
+                None,
+                now,
+            )
+            .await?
+            .is_some()
             {
                 told.push(phone.masked());
             }

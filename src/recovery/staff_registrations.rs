@@ -13,7 +13,10 @@ impl StaffActions<'_> {
     /// The ticket's pending registration, or the refusal.
     async fn pending_registration(&self) -> Result<std::result::Result<Registration, StaffAnswer>> {
         let pool = self.st.store.pool();
-        if tickets::contractor_of(pool, self.by.ticket).await?.is_none() {
+        if tickets::contractor_of(pool, self.by.ticket)
+            .await?
+            .is_none()
+        {
             return Ok(Err(StaffAnswer::Refused(
                 Refusal::NoTicket,
                 format!("There is no ticket #{}.", self.by.ticket),

@@ -247,13 +247,16 @@ pub async fn void_pending_secrets(
 }
 
 /// Staff lift a "this wasn't me" freeze. True when the account was frozen.
-pub async fn unfreeze(tx: &mut Tx, account_id: AccountId, now: Millis) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE accounts SET frozen = 0, updated_at = $2 WHERE id = $1 AND frozen = 1",
-    )
-    .bind(account_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+pub async fn unfreeze(
+    tx: &mut Tx,
+    account_id: AccountId,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE accounts SET frozen = 0, updated_at = $2 WHERE id = $1 AND frozen = 1")
+            .bind(account_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -95,12 +95,11 @@ pub async fn by_ticket(
 /// Decides a pending registration (`approved` or `rejected`): one conditional write, so of
 /// two staff deciding at once exactly one wins. True for the winner.
 pub async fn decide(tx: &mut Tx, id: i64, status: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE registrations SET status = $2 WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .bind(status)
-    .execute(&mut **tx)
-    .await?;
+    let done =
+        sqlx::query("UPDATE registrations SET status = $2 WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .bind(status)
+            .execute(&mut **tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

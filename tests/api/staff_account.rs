@@ -70,9 +70,15 @@ impl Counter {
         let now = st.clock.now_ms();
         let mut tx = st.store.begin_write().await.expect("tx");
         let account = accounts::ensure(&mut tx, id, now).await.expect("account");
-        accounts::set_password(&mut tx, account.id, &hash, Some(("first_pet", &answer)), now)
-            .await
-            .expect("set");
+        accounts::set_password(
+            &mut tx,
+            account.id,
+            &hash,
+            Some(("first_pet", &answer)),
+            now,
+        )
+        .await
+        .expect("set");
         tx.commit().await.expect("commit");
     }
 
@@ -102,7 +108,10 @@ fn done(page: &Page, t: TicketId, code: &str) {
 fn email_text(sink: &SmtpSink, to: &str) -> Vec<String> {
     sink.received()
         .into_iter()
-        .filter(|m| m.to.iter().any(|r| r.trim_matches(['<', '>']).eq_ignore_ascii_case(to)))
+        .filter(|m| {
+            m.to.iter()
+                .any(|r| r.trim_matches(['<', '>']).eq_ignore_ascii_case(to))
+        })
         .map(|m| text_of(&m.data).replace("\r\n", "\n"))
         .collect()
 }
@@ -115,7 +124,13 @@ async fn wait_for_email(sink: &SmtpSink, to: &str, n: usize) -> Vec<String> {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("no email to {to}: {:?}", sink.received().iter().map(|m| m.to.clone()).collect::<Vec<_>>());
+    panic!(
+        "no email to {to}: {:?}",
+        sink.received()
+            .iter()
+            .map(|m| m.to.clone())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -139,7 +154,9 @@ async fn a_staff_action_that_sends_a_temporary_password_ends_in_the_contractor_l
     let temp = temporary_password_in(sent[0].field("Body").expect("body"));
 
     let after = b
-        .get(&format!("/staff/tickets/{t}/account?account=temporary_texted"))
+        .get(&format!(
+            "/staff/tickets/{t}/account?account=temporary_texted"
+        ))
         .await;
     assert!(after.body.contains("You cannot see it"), "{}", after.body);
     for shown in [&page.body, &after.body, page.location().unwrap_or_default()] {
@@ -149,7 +166,11 @@ async fn a_staff_action_that_sends_a_temporary_password_ends_in_the_contractor_l
     // A second send at once is refused by the budget, with a clear message.
     let again = act(&mut b, t, "send_temporary_sms", &[]).await;
     assert_eq!(again.status, 429, "{}", again.body);
-    assert!(again.body.contains("less than 5 minutes ago"), "{}", again.body);
+    assert!(
+        again.body.contains("less than 5 minutes ago"),
+        "{}",
+        again.body
+    );
 
     let mut contractor = Browser::new(&c.d.app.base);
     let page = login(&mut contractor, "C-1001", &temp).await;
@@ -171,7 +192,10 @@ async fn a_staff_action_that_sends_a_temporary_password_ends_in_the_contractor_l
         "{timeline:?}"
     );
     assert!(!timeline.iter().any(|e| e.contains(&temp)));
-    assert!(!logs::captured().contains(&temp), "the secret is never logged");
+    assert!(
+        !logs::captured().contains(&temp),
+        "the secret is never logged"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +249,9 @@ async fn the_security_check_says_matches_or_not_counts_on_its_own_and_never_echo
     let page = act(&mut b, t, "check_answer", &[("answer", "  REX ")]).await;
     done(&page, t, "answer_matches");
     let shown = b
-        .get(&format!("/staff/tickets/{t}/account?account=answer_matches"))
+        .get(&format!(
+            "/staff/tickets/{t}/account?account=answer_matches"
+        ))
         .await;
     assert!(shown.body.contains("Security answer: matches."));
     assert!(shown.body.contains("What was the name of your first pet?"));
@@ -326,7 +352,10 @@ async fn a_contact_change_tells_the_old_contact_and_voids_a_live_reset_link() {
     done(&page, t, "email_changed");
     assert!(!live(token).await, "the earlier link no longer works");
     let old = wait_for_email(&c.smtp, "pat@frontrange-roofing.example", 2).await;
-    let notice = old.iter().find(|m| m.contains("changed the email")).expect("notice");
+    let notice = old
+        .iter()
+        .find(|m| m.contains("changed the email"))
+        .expect("notice");
     assert!(notice.contains("p***@new-roofing.example"), "{notice}");
     assert!(notice.contains("If this was not you, call the Building Division"));
     let texts = c.twilio.wait_for(1).await;
@@ -356,7 +385,10 @@ async fn a_contact_change_tells_the_old_contact_and_voids_a_live_reset_link() {
         &mut b,
         t,
         "change_phone",
-        &[("phone", "(720) 555-0199"), ("reason", "new mobile, verified")],
+        &[
+            ("phone", "(720) 555-0199"),
+            ("reason", "new mobile, verified"),
+        ],
     )
     .await;
     done(&page, t, "phone_changed");
@@ -366,7 +398,12 @@ async fn a_contact_change_tells_the_old_contact_and_voids_a_live_reset_link() {
         .filter(|s| s.field("To") == Some("+13036582075"))
         .collect();
     assert_eq!(to_old.len(), 2, "both notices went to the old phone");
-    assert!(to_old[1].field("Body").unwrap_or_default().contains("***-***-0199"));
+    assert!(
+        to_old[1]
+            .field("Body")
+            .unwrap_or_default()
+            .contains("***-***-0199")
+    );
 }
 
 fn registration(license: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -389,11 +426,12 @@ async fn registration_ticket(c: &Counter, license: &'static str) -> TicketId {
         .post("/register", &registration(license))
         .await;
     assert!(page.status < 400, "{}", page.body);
-    let id: i64 = sqlx::query_scalar("SELECT ticket_id FROM registrations WHERE license_number = $1")
-        .bind(license)
-        .fetch_one(c.d.app.state.store.pool())
-        .await
-        .expect("a registration");
+    let id: i64 =
+        sqlx::query_scalar("SELECT ticket_id FROM registrations WHERE license_number = $1")
+            .bind(license)
+            .fetch_one(c.d.app.state.store.pool())
+            .await
+            .expect("a registration");
     TicketId(id)
 }
 
@@ -415,11 +453,12 @@ async fn an_approved_registration_signs_in_and_two_approvals_make_one_contractor
     let mut statuses = [a.status, k.status];
     statuses.sort();
     assert_eq!(statuses, [303, 409], "{} / {}", a.body, k.body);
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contractors WHERE contractor_number = $1")
-        .bind("Z-55501")
-        .fetch_one(c.d.app.state.store.pool())
-        .await
-        .expect("count");
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM contractors WHERE contractor_number = $1")
+            .bind("Z-55501")
+            .fetch_one(c.d.app.state.store.pool())
+            .await
+            .expect("count");
     assert_eq!(n, 1);
 
     let mut applicant = Browser::new(&c.d.app.base);
@@ -462,7 +501,11 @@ async fn unlock_lets_a_locked_contractor_sign_in_again() {
     let t = c.ticket(Some("C-1002")).await;
     let mut b = c.staff().await;
     let panel = b.get(&format!("/staff/tickets/{t}/account")).await;
-    assert!(panel.body.contains("<strong>Locked</strong>"), "{}", panel.body);
+    assert!(
+        panel.body.contains("<strong>Locked</strong>"),
+        "{}",
+        panel.body
+    );
     done(&act(&mut b, t, "unlock", &[]).await, t, "unlocked");
     assert_eq!(
         login(&mut contractor, "C-1002", GOOD).await.location(),
@@ -520,5 +563,10 @@ async fn no_session_bad_csrf_and_no_contractor_are_refused() {
     assert_eq!(page.status, 404);
     assert!(page.body.contains("no account action"));
     assert_eq!(c.twilio.texts().len(), 0);
-    assert!(c.d.audit_lines().await.iter().all(|l| !l.contains("_issued")));
+    assert!(
+        c.d.audit_lines()
+            .await
+            .iter()
+            .all(|l| !l.contains("_issued"))
+    );
 }

@@ -19,8 +19,7 @@ use super::web::StaffVisitor;
 use crate::app::AppState;
 use crate::domain::ids::TicketId;
 use crate::recovery::{
-    ContractorFacts, Notice, Refusal, RegistrationFacts, StaffActor, StaffAnswer,
-    StaffSend,
+    ContractorFacts, Notice, Refusal, RegistrationFacts, StaffActor, StaffAnswer, StaffSend,
 };
 use crate::store::staff::StaffMember;
 
@@ -94,7 +93,11 @@ fn parse_ticket(id: &str) -> Option<TicketId> {
 }
 
 fn no_ticket(v: StaffVisitor, id: &str) -> Response {
-    message(v, StatusCode::NOT_FOUND, format!("There is no ticket #{id}."))
+    message(
+        v,
+        StatusCode::NOT_FOUND,
+        format!("There is no ticket #{id}."),
+    )
 }
 
 /// `GET /staff/tickets/{id}/account`: the panel on a page of its own.
