@@ -218,6 +218,24 @@ async fn a_temporary_password_by_email_and_a_reset_link_go_to_the_address_on_rec
     assert_eq!(page.location(), Some("/login/change"), "{}", page.body);
     assert!(!logs::captured().contains(&temp));
 
+    // Two staff sending at once: the budget lets exactly one through, on either database.
+    c.d.add("kim@city.example", "Kim Ruiz", "staff").await;
+    let mut kim = signed_in(&c.d, "kim@city.example").await;
+    let t2 = c.ticket(Some("C-1002")).await;
+    let (a, k) = tokio::join!(
+        act(&mut b, t, "send_reset_link", &[]),
+        act(&mut kim, t2, "send_reset_link", &[])
+    );
+    let mut statuses = [a.status, k.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [303, 429],
+        "{:?} / {:?}",
+        a.location(),
+        k.location()
+    );
+
     // A contractor with no email on record: a clear refusal.
     let none = c.ticket(Some("C-1003")).await;
     let page = act(&mut b, none, "send_reset_link", &[]).await;
