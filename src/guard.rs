@@ -143,6 +143,22 @@ pub fn contractor_subject(factor: Factor, contractor_number: &str) -> String {
     format!("{}:contractor:{contractor_number}", factor.as_str())
 }
 
+/// The counter of staff checking a caller's security answer for a contractor: its own, so a
+/// wrong answer never costs the password or identity counters and a match never clears them.
+pub fn security_check_subject(contractor_number: &str) -> String {
+    format!("security_check:contractor:{contractor_number}")
+}
+
+/// Clears a counter (and any wait it imposes) in the caller's transaction: staff unlocking an
+/// account, audited with it. True when there was one.
+pub async fn clear_in(tx: &mut crate::store::Tx, subject: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM attempts WHERE subject = $1")
+        .bind(subject)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// The counter of a browser that signed in before (OWASP's device cookie): its own small
 /// budget, so strangers' guesses never lock the owner out of their usual browser.
 pub fn device_subject(device: &str) -> String {

@@ -25,6 +25,9 @@ pub mod phone_line;
 mod registration;
 mod reset_link;
 mod sign_in;
+mod staff_actions;
+mod staff_contacts;
+mod staff_registrations;
 mod staff_sms;
 mod temporary_password;
 mod texts;
@@ -34,6 +37,10 @@ pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use email_threads::{MAX_STAFF_REPLY, StaffReplyOutcome};
 pub use staff_sms::{MAX_STAFF_SMS, StaffSmsOutcome};
+pub use staff_actions::{
+    AccountFacts, ContractorFacts, Notice, Refusal, RegistrationFacts, StaffActions, StaffActor,
+    StaffAnswer, StaffSend,
+};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 
@@ -308,7 +315,11 @@ pub struct RecoveryService {
 impl RecoveryService {
     /// The service for a request made in `lang` (the page's, the call's, the message's).
     pub fn in_lang(&self, lang: Lang) -> Recovery<'_> {
-        Recovery { st: self, lang }
+        Recovery {
+            st: self,
+            lang,
+            staff: None,
+        }
     }
 
     /// The conversations of every channel, on this service's store and clock.
@@ -324,6 +335,9 @@ pub struct Recovery<'a> {
     /// The language of the request: every email and text it causes is written in it, and it is
     /// remembered for the contractor it names.
     lang: Lang,
+    /// Staff acting from a ticket: audit lines name them and the ticket's timeline says what
+    /// was done. `None` for the contractor's own requests.
+    staff: Option<StaffActor<'a>>,
 }
 
 /// True when `typed` could be a contractor or license number: not empty, not too long, and
@@ -523,6 +537,11 @@ impl Recovery<'_> {
         now: Millis,
     ) -> Result<()> {
         let subject = format!("contractor:{}", contractor.fields.contractor_number);
+        if let Some(by) = self.staff {
+            return self
+                .staff_audit(tx, by, &subject, action, detail, now)
+                .await;
+        }
         audit::append(
             tx,
             &AuditEvent {

@@ -245,3 +245,18 @@ pub async fn void_pending_secrets(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Staff lift a "this wasn't me" freeze. True when the account was frozen.
+pub async fn unfreeze(
+    tx: &mut Tx,
+    account_id: AccountId,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE accounts SET frozen = 0, updated_at = $2 WHERE id = $1 AND frozen = 1")
+            .bind(account_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -48,3 +48,58 @@ pub async fn link_ticket(tx: &mut Tx, id: i64, ticket: TicketId) -> Result<(), s
         .await?;
     Ok(())
 }
+
+/// A registration waiting for (or past) staff review. The password and answer are hashes.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub id: i64,
+    pub license_number: String,
+    pub business_name: String,
+    pub contact_name: String,
+    pub phone: String,
+    pub email: String,
+    pub password_hash: String,
+    pub security_question: String,
+    pub security_answer_hash: String,
+    pub status: String,
+}
+
+crate::store::from_row!(Registration {
+    id,
+    license_number,
+    business_name,
+    contact_name,
+    phone,
+    email,
+    password_hash,
+    security_question,
+    security_answer_hash,
+    status
+});
+
+/// The registration a ticket was opened for.
+pub async fn by_ticket(
+    pool: &sqlx::AnyPool,
+    ticket: TicketId,
+) -> Result<Option<Registration>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, license_number, business_name, contact_name, phone, email, password_hash, \
+         security_question, security_answer_hash, status FROM registrations WHERE ticket_id = $1 \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(ticket)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Decides a pending registration (`approved` or `rejected`): one conditional write, so of
+/// two staff deciding at once exactly one wins. True for the winner.
+pub async fn decide(tx: &mut Tx, id: i64, status: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE registrations SET status = $2 WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .bind(status)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -117,3 +117,33 @@ pub async fn append_detail_once(
         "a ticket's detail kept changing while a line was added".into(),
     ))
 }
+
+/// Links a ticket to a contractor (a registration staff approved), in the caller's
+/// transaction.
+pub async fn set_contractor(
+    tx: &mut Tx,
+    ticket: TicketId,
+    contractor_id: ContractorId,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET contractor_id = $2, updated_at = $3 WHERE id = $1")
+        .bind(ticket)
+        .bind(contractor_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A ticket's contractor: `None` when there is no such ticket, `Some(None)` when it names none.
+pub async fn contractor_of(
+    pool: &AnyPool,
+    ticket: TicketId,
+) -> Result<Option<Option<ContractorId>>, sqlx::Error> {
+    let row: Option<(Option<ContractorId>,)> =
+        sqlx::query_as("SELECT contractor_id FROM tickets WHERE id = $1")
+            .bind(ticket)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(c,)| c))
+}

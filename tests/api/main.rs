@@ -28,6 +28,7 @@ mod simulate_cli;
 mod sms_in;
 mod sms_out;
 mod staff;
+mod staff_account;
 mod staff_admin;
 mod ticket_page;
 mod twilio_out;

@@ -1,11 +1,12 @@
 //! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, the queue's
 //! forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), the ticket page
 //! (`GET /staff/tickets/{id}`) with its forms (`…/note`, `…/reply-email`, `…/reply-sms`,
-//! `…/resolve`, `…/reopen`, `…/not-waiting`), and the administrator's page at `/staff/admin`
-//! (staff logins, office hours). English, server-rendered, no JavaScript, with the
+//! `…/resolve`, `…/reopen`, `…/not-waiting`) and account actions (`…/account/{action}`), and
+//! the administrator's page at `/staff/admin` (staff logins, office hours). English, server-rendered, no JavaScript, with the
 //! portal's stylesheet. Sessions, CSRF and cookies follow the portal's rules
 //! (`channels::web_session`) under a cookie of their own.
 
+pub mod account;
 mod admin;
 mod pages;
 mod queue;
@@ -47,6 +48,10 @@ pub fn router() -> Router<AppState> {
             post(ticket_forms::not_waiting),
         )
         .route("/staff/tickets/{id}/{action}", post(queue::ticket_action))
+        .route(
+            "/staff/tickets/{id}/account/{action}",
+            post(account::account_action),
+        )
         .layer(axum::middleware::from_fn(
             crate::channels::web_session::security_headers,
         ))

@@ -42,6 +42,20 @@ impl From<StaffError> for PageError {
     }
 }
 
+impl From<crate::recovery::RecoveryError> for PageError {
+    fn from(e: crate::recovery::RecoveryError) -> Self {
+        use crate::recovery::RecoveryError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::Hash(e) => StaffError::Hash(e).into(),
+            E::Template(e) => {
+                tracing::error!(error = %e, "staff request failed: template");
+                Self(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for PageError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "staff request failed: database");

@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::clock::Millis;
 use crate::domain::ids::TicketId;
 use crate::domain::office_hours::OfficeHours;
+use super::account::{AccountPanel, panel};
 use crate::domain::sla;
 use crate::recovery::{MAX_STAFF_REPLY, MAX_STAFF_SMS};
 use crate::staff::{MAX_NOTE, Resolution, TicketView, ticket_view};
@@ -46,6 +47,7 @@ struct TicketPage {
     max_note: usize,
     max_email: usize,
     max_sms: usize,
+    account: Option<AccountPanel>,
 }
 
 /// Another ticket of the contractor, as listed.
@@ -83,6 +85,8 @@ pub struct FormError {
 #[serde(default)]
 pub struct TicketQuery {
     done: String,
+    /// The notice code of an account action's redirect (`?account=temporary_texted`).
+    account: String,
 }
 
 /// An instant as staff read it: on the city's clock when office hours name its zone, else UTC.
@@ -145,17 +149,19 @@ pub async fn ticket_page(
     let Some(id) = ticket_id(&id) else {
         return Ok(no_ticket(v, &id));
     };
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
-    render(&st, v, &me, id, notice_of(&done), None).await
+    let q = query.map(|Query(q)| q).unwrap_or_default();
+    let notice = notice_of(&q.done);
+    render(&st, v, &me, id, notice, Some(&q.account), None).await
 }
 
-/// The ticket page, with a notice or a form's error.
+/// The ticket page, with a notice, an account action's notice code or a form's error.
 pub async fn render(
     st: &AppState,
     v: StaffVisitor,
     me: &StaffMember,
     id: TicketId,
     notice: Option<String>,
+    account_notice: Option<&str>,
     error: Option<FormError>,
 ) -> Page {
     let now = st.clock.now_ms();
@@ -214,6 +220,7 @@ pub async fn render(
         .as_ref()
         .map(|e| e.resolution.clone())
         .unwrap_or_default();
+    let account = panel(st, me, id, &v.csrf, account_notice).await?;
     let open = t.is_open();
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let page = TicketPage {
@@ -239,6 +246,7 @@ pub async fn render(
         max_note: MAX_NOTE,
         max_email: MAX_STAFF_REPLY,
         max_sms: MAX_STAFF_SMS,
+        account,
         error,
         t,
     };

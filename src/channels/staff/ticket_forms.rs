@@ -73,7 +73,7 @@ async fn again(
         "note-text" => e.note = f.text,
         _ => {}
     }
-    render(st, v, me, id, None, Some(e)).await
+    render(st, v, me, id, None, None, Some(e)).await
 }
 
 const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
