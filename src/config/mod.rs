@@ -110,6 +110,11 @@ pub struct Settings {
     /// When staff answer (`staff.hours` in `staff.time_zone`, less `staff.holidays`); `None`
     /// when `staff.hours` is not set. The phone line asks `staff_answering`.
     pub staff_hours: Option<crate::domain::office_hours::OfficeHours>,
+    /// `staff.time_zone`, or the office hours' zone; `None` (UTC) when neither is set. Read it
+    /// through `city_zone`.
+    pub staff_time_zone: Option<crate::domain::office_hours::CityZone>,
+    /// When the daily queue digest goes out (`staff.digest_at`, city time); `None`: never.
+    pub staff_digest_at: Option<crate::domain::office_hours::TimeOfDay>,
     /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
     pub trusted_proxies: Vec<IpAddr>,
     pub guard: GuardSettings,
@@ -162,6 +167,8 @@ impl Settings {
             staff_phone: staff.phone,
             staff_office_hours: staff.office_hours,
             staff_hours: staff.hours,
+            staff_time_zone: staff.zone,
+            staff_digest_at: staff.digest_at,
             trusted_proxies,
             guard,
             outbox,

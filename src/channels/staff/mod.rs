@@ -1,10 +1,12 @@
-//! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, and the
-//! queue's forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), and the
-//! administrator's page at `/staff/admin` (staff logins, office hours). English, server-rendered, no JavaScript, with the
-//! portal's stylesheet. Sessions, CSRF and cookies follow the portal's rules
-//! (`channels::web_session`) under a cookie of their own.
+//! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, the
+//! queue's forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), the
+//! administrator's page at `/staff/admin` (staff logins, office hours), and the dashboard at
+//! `/staff/dashboard` (with the on-duty form, `POST /staff/duty`). English, server-rendered, no
+//! JavaScript, with the portal's stylesheet. Sessions, CSRF and cookies follow the portal's
+//! rules (`channels::web_session`) under a cookie of their own.
 
 mod admin;
+mod dashboard;
 mod pages;
 mod queue;
 mod web;
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin/staff", post(admin::add_login))
         .route("/staff/admin/staff/disable", post(admin::disable_login))
         .route("/staff/admin/hours", post(admin::set_hours))
+        .route("/staff/dashboard", get(dashboard::dashboard_page))
+        .route("/staff/duty", post(dashboard::duty))
         .route("/staff/tickets/{id}/{action}", post(queue::ticket_action))
         .layer(axum::middleware::from_fn(
             crate::channels::web_session::security_headers,
