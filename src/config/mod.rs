@@ -275,6 +275,7 @@ mod tests {
                 "HELPLINE_PUBLIC_URL",
                 "HELPLINE_SMTP_TLS_CA_FILE",
                 "HELPLINE_SMTP_URL",
+                "HELPLINE_STAFF_DIGEST_AT",
                 "HELPLINE_STAFF_HOLIDAYS",
                 "HELPLINE_STAFF_HOURS",
                 "HELPLINE_STAFF_PHONE",
