@@ -291,7 +291,8 @@ impl Application {
                 store: st.store.clone(),
                 clock: st.clock.clone(),
                 mail: crate::staff::alerts::StaffMail::of(&st.settings),
-                zone: st.settings.city_zone(),
+                hours: st.hours.clone(),
+                settings: st.settings.clone(),
             }
             .spawn(at, DIGEST_CHECK, st.outbox_wake.clone(), stop.clone())
         });

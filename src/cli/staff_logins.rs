@@ -76,11 +76,14 @@ pub(super) async fn digest(
     store: &Store,
     clock: &SharedClock,
 ) -> Result<(), Failure> {
+    let hours = crate::staff::hours::StaffHours::default();
+    hours.reload(store).await.map_err(other)?;
     let digest = crate::staff::digest::Digest {
         store: store.clone(),
         clock: clock.clone(),
         mail: crate::staff::alerts::StaffMail::of(settings),
-        zone: settings.city_zone(),
+        hours,
+        settings: std::sync::Arc::new(settings.clone()),
     };
     let to = digest.send_now().await.map_err(other)?;
     if to == 0 {

@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::alerts::StaffMail;
 use super::figures::{OVERDUE_HOURS, Queue, day_range, duration_words};
+use super::hours::StaffHours;
 use super::{Result, StaffError};
 use crate::clock::{Millis, SharedClock};
+use crate::config::Settings;
 use crate::domain::email::EmailAddress;
 use crate::domain::office_hours::{CityZone, TimeOfDay};
 use crate::messages::{QueueDigestFields, queue_digest_email};
@@ -32,13 +34,14 @@ pub enum DigestOutcome {
 }
 
 /// What the digest needs: the store, the clock, where its emails come from, the city's
-/// calendar.
+/// calendar (the office hours in force, whose zone an administrator may change).
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub store: Store,
     pub clock: SharedClock,
     pub mail: StaffMail,
-    pub zone: CityZone,
+    pub hours: StaffHours,
+    pub settings: Arc<Settings>,
 }
 
 /// The name under which the digest of `date` is claimed.
@@ -75,8 +78,12 @@ impl Digest {
         Ok(to)
     }
 
+    fn zone(&self) -> CityZone {
+        self.hours.zone(&self.settings)
+    }
+
     fn today(&self, now: Millis) -> Result<Date> {
-        self.zone.date_of(now).ok_or_else(|| {
+        self.zone().date_of(now).ok_or_else(|| {
             StaffError::Store(sqlx::Error::Protocol("the clock is out of range".into()))
         })
     }
@@ -85,7 +92,7 @@ impl Digest {
         let pool = self.store.pool();
         let queue = Queue::of(&crate::store::figures::open_tickets(pool).await?, now);
         let yesterday = today.yesterday().unwrap_or(today);
-        let (opened, resolved) = match day_range(&self.zone, yesterday) {
+        let (opened, resolved) = match day_range(&self.zone(), yesterday) {
             Some((from, to)) => (
                 crate::store::figures::tickets_opened(pool, from, to)
                     .await?
@@ -159,8 +166,8 @@ impl Digest {
                     _ = tick.tick() => {}
                 }
                 let now = self.clock.now_ms();
-                let (Some(today), Some(minute)) =
-                    (self.zone.date_of(now), self.zone.minute_of_day(now))
+                let zone = self.zone();
+                let (Some(today), Some(minute)) = (zone.date_of(now), zone.minute_of_day(now))
                 else {
                     continue;
                 };

@@ -7,7 +7,6 @@ use sqlx::AnyPool;
 
 use super::Tx;
 use crate::clock::Millis;
-use crate::domain::ids::TicketId;
 
 /// How many rows of one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,26 +99,6 @@ pub async fn resolve_times(
     .bind(to)
     .fetch_all(pool)
     .await
-}
-
-/// Marks a ticket resolved at `at` with `resolution`, as the staff desk's resolve records it:
-/// for imports of past tickets and for tests of the figures. Staff resolve from the ticket page.
-pub async fn record_resolution(
-    tx: &mut Tx,
-    id: TicketId,
-    resolution: &str,
-    at: Millis,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE tickets SET status = 'resolved', resolution = $2, resolved_at = $3, \
-         updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(resolution)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Claims a once-a-day job (`digest:2026-12-03`) for this caller: true for the first claim

@@ -15,12 +15,12 @@ use helpline::staff::alerts::{StaffMail, open_ticket};
 use helpline::staff::digest::{Digest, DigestOutcome};
 use helpline::store::conversations::{self, NewConversation};
 use helpline::store::tickets::NewTicket;
-use helpline::store::{Store, figures, staff};
+use helpline::store::{Store, staff, ticket_desk};
 
 use crate::common::desk::*;
 use crate::common::outbox::{queued_count, settled};
 use crate::common::smtp::{Mode, SmtpSink};
-use crate::common::{T0, logs};
+use crate::common::{T0, TestDb, helpline, logs, run};
 use crate::portal::text_of;
 
 const HOUR: i64 = 3600 * 1000;
@@ -71,10 +71,11 @@ async fn ticket_at(store: &Store, kind: TicketKind, channel: Channel, now: i64) 
     id
 }
 
-async fn resolve(store: &Store, id: TicketId, at: i64) {
+/// Resolves a ticket at `at` as the ticket page's resolve does.
+async fn resolve(store: &Store, id: TicketId, by: i64, at: i64) {
     let mut tx = store.begin_write().await.expect("tx");
     assert!(
-        figures::record_resolution(&mut tx, id, "fixed", at)
+        ticket_desk::resolve(&mut tx, id, "answered", by, at)
             .await
             .expect("resolve")
     );
@@ -138,7 +139,7 @@ async fn the_dashboard_needs_a_session_and_says_no_data_yet_without_nan() {
 #[tokio::test]
 async fn the_dashboard_counts_each_day_by_channel_the_share_settled_and_the_median() {
     let d = Desk::start().await;
-    d.add("pat@city.example", "Pat Lee", "staff").await;
+    let pat = d.add("pat@city.example", "Pat Lee", "staff").await;
     let store = &d.app.state.store;
     // Two days ago: 3 calls and a text, one ticket from a call (and one more below).
     for (i, ch) in [Channel::Voice, Channel::Voice, Channel::Voice, Channel::Sms]
@@ -162,10 +163,10 @@ async fn the_dashboard_counts_each_day_by_channel_the_share_settled_and_the_medi
     // Resolved within 30 days after 1 h, 2 h and 10 h (median 2 h); one 40 days ago.
     for (hours, opened) in [(1, at(-3, 1)), (2, at(-5, 1)), (10, at(-10, 1))] {
         let id = ticket_at(store, TicketKind::EmailReceived, Channel::Email, opened).await;
-        resolve(store, id, opened + hours * HOUR).await;
+        resolve(store, id, pat, opened + hours * HOUR).await;
     }
     let old = ticket_at(store, TicketKind::EmailReceived, Channel::Email, at(-45, 0)).await;
-    resolve(store, old, at(-40, 0)).await;
+    resolve(store, old, pat, at(-40, 0)).await;
     // Open now: one urgent of 2 hours, one of 2 days.
     ticket_at(store, TicketKind::NotMe, Channel::Web, T0 - 2 * HOUR).await;
     ticket_at(store, TicketKind::PhoneCall, Channel::Voice, T0 - 2 * DAY).await;
@@ -367,7 +368,8 @@ fn digest_of(store: Store, st: &helpline::app::AppState) -> Digest {
         store,
         clock: st.clock.clone(),
         mail: StaffMail::of(&st.settings),
-        zone: st.settings.city_zone(),
+        hours: st.hours.clone(),
+        settings: st.settings.clone(),
     }
 }
 
@@ -468,4 +470,36 @@ async fn the_server_sends_the_digest_once_a_day_at_the_set_time_across_restarts(
         .await
         .expect("runs");
     assert_eq!(runs, ["digest:2026-01-05"]);
+}
+
+#[tokio::test]
+async fn helpline_staff_digest_queues_one_now_and_says_so() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let (code, _, err) = run(helpline(db.dir())
+        .env("HELPLINE_DATABASE_URL", db.url())
+        .args(["staff", "digest"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("no enabled staff login"), "{err}");
+
+    let mut tx = store.begin_write().await.expect("tx");
+    staff::insert(&mut tx, "pat@city.example", "Pat Lee", "staff", "x", T0)
+        .await
+        .expect("staff");
+    tx.commit().await.expect("commit");
+    let (code, out, err) = run(helpline(db.dir())
+        .env("HELPLINE_DATABASE_URL", db.url())
+        .args(["staff", "digest"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("queued to 1 staff member"), "{out}");
+    let queued: Vec<(String, String)> = sqlx::query_as("SELECT template, recipient FROM outbox")
+        .fetch_all(store.pool())
+        .await
+        .expect("outbox");
+    assert_eq!(
+        queued,
+        [("queue_digest".to_string(), "pat@city.example".to_string())]
+    );
+    let (_, help, _) = run(helpline(db.dir()).args(["staff", "--help"]));
+    assert!(help.contains("digest"), "{help}");
 }

@@ -115,7 +115,7 @@ pub async fn dashboard_page(
     let Some(me) = v.member.as_ref().map(|m| m.staff.clone()) else {
         return Ok(v.redirect("/staff/login"));
     };
-    let zone = st.settings.city_zone();
+    let zone = st.hours.zone(&st.settings);
     let d = figures::dashboard(st.store.pool(), &zone, st.clock.now_ms()).await?;
     let on_duty = desk(&st).is_on_duty(&me).await?;
     let (volume_chart, handled_chart, age_chart) = charts(&d);
