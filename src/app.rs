@@ -1,5 +1,5 @@
 //! The running service: shared state, the router, and start-up and graceful shutdown of the
-//! HTTP server and the outbox worker.
+//! HTTP server, the outbox worker and the daily digest.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -108,6 +108,9 @@ pub struct Overrides {
     /// Text messages out; `None` uses Twilio's REST API when SMS is enabled.
     pub sms: Option<Arc<dyn crate::twilio::SmsTransport>>,
 }
+
+/// How often the server looks whether the daily digest is due (`staff.digest_at`).
+const DIGEST_CHECK: Duration = Duration::from_secs(30);
 
 /// A built, bound, migrated service, ready to run.
 pub struct Application {
@@ -282,6 +285,17 @@ impl Application {
                 .clone()
                 .keep_fresh(self.state.store.clone()),
         );
+        let digest = self.state.settings.staff_digest_at.map(|at| {
+            let st = &self.state;
+            crate::staff::digest::Digest {
+                store: st.store.clone(),
+                clock: st.clock.clone(),
+                mail: crate::staff::alerts::StaffMail::of(&st.settings),
+                hours: st.hours.clone(),
+                settings: st.settings.clone(),
+            }
+            .spawn(at, DIGEST_CHECK, st.outbox_wake.clone(), stop.clone())
+        });
         let app = router(self.state);
         let served = axum::serve(
             self.listener,
@@ -293,6 +307,9 @@ impl Application {
         let _ = worker.await;
         let _ = pruner.await;
         hours.abort();
+        if let Some(digest) = digest {
+            let _ = digest.await;
+        }
         tracing::info!("stopped");
         served
     }

@@ -125,6 +125,11 @@ pub enum StaffCommand {
     },
     /// Disable a staff login and end its sessions (it can no longer sign in).
     Disable { email: String },
+    /// Email the queue digest (open, urgent, oldest, overdue, opened and resolved yesterday)
+    /// to every enabled staff member now. The server sends it daily by itself at
+    /// staff.digest_at (HELPLINE_STAFF_DIGEST_AT, city time); this one is extra and does not
+    /// stop that. The server's outbox worker delivers it.
+    Digest,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +296,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Staff {
             command: StaffCommand::Disable { email },
         } => staff_logins::disable(&store, &clock, &email).await,
+        Command::Staff {
+            command: StaffCommand::Digest,
+        } => staff_logins::digest(&settings, &store, &clock).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

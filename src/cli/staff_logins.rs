@@ -1,5 +1,5 @@
-//! `helpline staff add` and `helpline staff disable`: admin tooling for staff logins, each
-//! audited as done from the command line.
+//! `helpline staff add`, `helpline staff disable` and `helpline staff digest`: admin tooling
+//! for staff logins, each change audited as done from the command line.
 
 use secrecy::SecretString;
 
@@ -68,4 +68,27 @@ pub(super) async fn disable(
             email.trim()
         )))
     }
+}
+
+/// Queues the queue digest to every enabled staff member now; the server's worker sends it.
+pub(super) async fn digest(
+    settings: &crate::config::Settings,
+    store: &Store,
+    clock: &SharedClock,
+) -> Result<(), Failure> {
+    let hours = crate::staff::hours::StaffHours::default();
+    hours.reload(store).await.map_err(other)?;
+    let digest = crate::staff::digest::Digest {
+        store: store.clone(),
+        clock: clock.clone(),
+        mail: crate::staff::alerts::StaffMail::of(settings),
+        hours,
+        settings: std::sync::Arc::new(settings.clone()),
+    };
+    let to = digest.send_now().await.map_err(other)?;
+    if to == 0 {
+        return Err(other("no enabled staff login to send the digest to"));
+    }
+    println!("queue digest queued to {to} staff member(s); the server's outbox worker sends it");
+    Ok(())
 }

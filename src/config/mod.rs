@@ -113,6 +113,11 @@ pub struct Settings {
     /// Business hours (within `staff_hours`) before an open ticket is overdue
     /// (`staff.sla_hours`, default 8).
     pub staff_sla_hours: u32,
+    /// `staff.time_zone`, or the office hours' zone; `None` (UTC) when neither is set. Read it
+    /// through `city_zone`.
+    pub staff_time_zone: Option<crate::domain::office_hours::CityZone>,
+    /// When the daily queue digest goes out (`staff.digest_at`, city time); `None`: never.
+    pub staff_digest_at: Option<crate::domain::office_hours::TimeOfDay>,
     /// Reverse proxies whose `X-Forwarded-For` is believed when finding a client's address.
     pub trusted_proxies: Vec<IpAddr>,
     pub guard: GuardSettings,
@@ -166,6 +171,8 @@ impl Settings {
             staff_office_hours: staff.office_hours,
             staff_hours: staff.hours,
             staff_sla_hours: staff.sla_hours,
+            staff_time_zone: staff.zone,
+            staff_digest_at: staff.digest_at,
             trusted_proxies,
             guard,
             outbox,
@@ -272,6 +279,7 @@ mod tests {
                 "HELPLINE_PUBLIC_URL",
                 "HELPLINE_SMTP_TLS_CA_FILE",
                 "HELPLINE_SMTP_URL",
+                "HELPLINE_STAFF_DIGEST_AT",
                 "HELPLINE_STAFF_HOLIDAYS",
                 "HELPLINE_STAFF_HOURS",
                 "HELPLINE_STAFF_PHONE",

@@ -13,7 +13,7 @@ use super::Settings;
 use super::sources::Layers;
 use crate::clock::Millis;
 use crate::domain::language::Lang;
-use crate::domain::office_hours::{CityZone, Holiday, OfficeHours, WeeklyHours};
+use crate::domain::office_hours::{CityZone, Holiday, OfficeHours, TimeOfDay, WeeklyHours};
 
 /// This section's variables and the keys they set.
 pub(super) const ENV: &[(&str, &str)] = &[
@@ -22,6 +22,7 @@ pub(super) const ENV: &[(&str, &str)] = &[
     ("HELPLINE_STAFF_HOURS", "staff.hours"),
     ("HELPLINE_STAFF_HOLIDAYS", "staff.holidays"),
     ("HELPLINE_STAFF_SLA_HOURS", "staff.sla_hours"),
+    ("HELPLINE_STAFF_DIGEST_AT", "staff.digest_at"),
 ];
 
 /// Business hours a ticket may wait before the queue marks it overdue, by default.
@@ -39,6 +40,8 @@ pub(super) struct RawStaff {
     holidays: RawHolidays,
     /// Business hours before a ticket is overdue.
     sla_hours: Option<i64>,
+    /// When the daily queue digest is emailed to staff (`07:30`, city time); off when unset.
+    digest_at: Option<String>,
 }
 
 /// `hours` as written: the one-line schedule, or a table of the same pieces, one key per day
@@ -131,6 +134,10 @@ pub(super) struct StaffLine {
     pub office_hours: Option<String>,
     pub hours: Option<OfficeHours>,
     pub sla_hours: u32,
+    /// The city's calendar: `time_zone` when written, else the office hours' (default) zone
+    /// when `hours` is set, else none (UTC).
+    pub zone: Option<CityZone>,
+    pub digest_at: Option<TimeOfDay>,
 }
 
 pub(super) fn read(c: &mut Layers<'_>, raw: RawStaff) -> StaffLine {
@@ -149,13 +156,25 @@ pub(super) fn read(c: &mut Layers<'_>, raw: RawStaff) -> StaffLine {
             "must be one short line (at most 120 characters)",
         );
     }
-    let hours = office_hours_of(c, raw.time_zone, raw.hours.map(|h| h.0), raw.holidays.0);
+    let zone_name = c.pick("staff.time_zone", raw.time_zone);
+    let named = zone_name.is_some();
+    let zone = CityZone::parse(zone_name.as_deref().unwrap_or(CityZone::DEFAULT))
+        .map_err(|e| c.problem("staff.time_zone", e.to_string()))
+        .ok();
+    let hours = office_hours_of(c, zone.clone(), raw.hours.map(|h| h.0), raw.holidays.0);
     let sla_hours = sla_hours_of(c, raw.sla_hours);
+    let digest_at = c.pick("staff.digest_at", raw.digest_at).and_then(|text| {
+        TimeOfDay::parse(&text)
+            .map_err(|e| c.problem("staff.digest_at", e.to_string()))
+            .ok()
+    });
     StaffLine {
         phone,
         office_hours,
+        zone: if named || hours.is_some() { zone } else { None },
         hours,
         sla_hours,
+        digest_at,
     }
 }
 
@@ -180,15 +199,10 @@ fn sla_hours_of(c: &mut Layers<'_>, file: Option<i64>) -> u32 {
 /// `time_zone` (default [`CityZone::DEFAULT`]), `hours` and `holidays`; `None` without `hours`.
 fn office_hours_of(
     c: &mut Layers<'_>,
-    time_zone: Option<String>,
+    zone: Option<CityZone>,
     hours: Option<String>,
     holidays: Vec<String>,
 ) -> Option<OfficeHours> {
-    let zone_name = c.pick("staff.time_zone", time_zone);
-    let zone = CityZone::parse(zone_name.as_deref().unwrap_or(CityZone::DEFAULT));
-    let zone = zone
-        .map_err(|e| c.problem("staff.time_zone", e.to_string()))
-        .ok();
     let weekly = c
         .pick("staff.hours", hours)
         .map(|text| WeeklyHours::parse(&text).map_err(|e| c.problem("staff.hours", e.to_string())));
@@ -237,6 +251,12 @@ pub fn staff_answering(settings: &Settings, now: Millis) -> bool {
 }
 
 impl Settings {
+    /// The city's calendar, on which the dashboard's days and the digest's time are read:
+    /// `staff.time_zone` (or the office hours' zone), else UTC.
+    pub fn city_zone(&self) -> CityZone {
+        self.staff_time_zone.clone().unwrap_or_else(CityZone::utc)
+    }
+
     /// When staff answer, as shown and said in `lang`: the city's `staff.office_hours` as
     /// written, else `staff.hours` in plain words; `None` when neither is set.
     pub fn office_hours_text(&self, lang: Lang) -> Option<String> {
@@ -479,5 +499,37 @@ mod tests {
             let errs = load_toml(&format!("[staff]\n{toml}\n"), &[]).unwrap_err();
             assert!(errs.to_string().contains(expected), "{toml}: {errs}");
         }
+    }
+
+    #[test]
+    fn the_digest_time_and_the_city_calendar() {
+        let s = load_toml("[staff]\ndigest_at = \"07:30\"\n", &[]).unwrap();
+        assert_eq!(
+            s.staff_digest_at.map(|t| t.to_string()).as_deref(),
+            Some("07:30")
+        );
+        assert_eq!(
+            s.city_zone().name(),
+            "UTC",
+            "no zone written, no hours: UTC"
+        );
+        let s = load_env(&[
+            ("HELPLINE_STAFF_DIGEST_AT", "6:45"),
+            ("HELPLINE_STAFF_TIME_ZONE", "America/Chicago"),
+        ])
+        .unwrap();
+        assert_eq!(s.staff_digest_at.map(|t| t.minute_of_day()), Some(405));
+        assert_eq!(s.city_zone().name(), "America/Chicago");
+        let s = load_env(&[("HELPLINE_STAFF_HOURS", "Mon-Fri 08:00-17:00")]).unwrap();
+        assert_eq!(s.city_zone().name(), "America/Denver");
+        assert_eq!(s.staff_digest_at, None, "off unless set");
+        let errs = load_env(&[("HELPLINE_STAFF_DIGEST_AT", "7.30am")]).unwrap_err();
+        assert!(
+            errs.to_string().starts_with(
+                "configuration problem: staff.digest_at (HELPLINE_STAFF_DIGEST_AT): '7.30am' \
+                 is not a time"
+            ),
+            "{errs}"
+        );
     }
 }

@@ -59,6 +59,62 @@ impl CityZone {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Coordinated Universal Time: the calendar of a city that configured no zone.
+    pub fn utc() -> CityZone {
+        CityZone {
+            name: "UTC".into(),
+            tz: TimeZone::UTC,
+        }
+    }
+
+    /// The date on the city's calendar at `at`.
+    pub fn date_of(&self, at: Millis) -> Option<Date> {
+        let ts = Timestamp::from_millisecond(at).ok()?;
+        Some(self.tz.to_datetime(ts).date())
+    }
+
+    /// Minutes after local midnight at `at`, on the city's wall clock.
+    pub fn minute_of_day(&self, at: Millis) -> Option<u16> {
+        let ts = Timestamp::from_millisecond(at).ok()?;
+        let local = self.tz.to_datetime(ts);
+        u16::try_from(i16::from(local.hour()) * 60 + i16::from(local.minute())).ok()
+    }
+
+    /// The first instant of `date` on the city's calendar (a day is 23 or 25 hours long when
+    /// the clocks change).
+    pub fn start_of(&self, date: Date) -> Option<Millis> {
+        let zoned = date.to_zoned(self.tz.clone()).ok()?;
+        Some(zoned.start_of_day().ok()?.timestamp().as_millisecond())
+    }
+}
+
+/// A time on the city's wall clock, `07:30` (minutes after midnight): when the daily digest
+/// goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(u16);
+
+impl TimeOfDay {
+    /// `HH:MM` on a 24-hour clock, before 24:00.
+    pub fn parse(text: &str) -> Result<TimeOfDay, HoursError> {
+        let text = text.trim();
+        match weekly::minute_of_day(text)? {
+            1440 => Err(HoursError(format!(
+                "'{text}' is not a time of day: write 00:00 to 23:59"
+            ))),
+            m => Ok(TimeOfDay(m)),
+        }
+    }
+
+    pub fn minute_of_day(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
 }
 
 impl OfficeHours {

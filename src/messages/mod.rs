@@ -69,6 +69,7 @@ mod email_notices;
 mod email_threads;
 mod segments;
 mod sms;
+mod staff_alerts;
 mod staff_notices;
 
 pub use catalogue::{Catalog, ERROR_CODES};
@@ -89,6 +90,10 @@ pub use email_threads::{
 pub use segments::{SmsEncoding, gsm7_fold, sms_segments};
 pub use sms::{
     PasswordChangedSmsFields, TemporaryPasswordFields, password_changed_sms, temporary_password_sms,
+};
+pub use staff_alerts::{
+    QUEUE_DIGEST, QueueDigestFields, URGENT_TICKET, UrgentTicketFields, queue_digest_email,
+    urgent_ticket_email,
 };
 pub use staff_notices::{
     CONTACT_CHANGED, ContactChangedFields, REGISTRATION_REJECTED, RegistrationRejectedFields,

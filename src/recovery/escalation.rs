@@ -17,15 +17,17 @@ pub(super) struct Escalation {
 }
 
 impl Recovery<'_> {
-    /// Opens the ticket in `tx`; its priority follows from its kind.
+    /// Opens the ticket in `tx`; its priority follows from its kind. An urgent one alerts
+    /// the staff on duty by email in the same transaction (`staff::alerts`).
     pub(super) async fn escalate(
         &self,
         tx: &mut Tx,
         case: Escalation,
         now: Millis,
     ) -> Result<TicketId> {
-        let ticket = tickets::open(
+        let (ticket, _) = crate::staff::alerts::open_ticket(
             tx,
+            &crate::staff::alerts::StaffMail::of(&self.st.settings),
             &NewTicket {
                 kind: case.kind,
                 contractor_id: case.contractor,

@@ -40,7 +40,8 @@ impl Recovery<'_> {
         };
         self.freeze_for_not_me(&mut tx, Some(account_id), &contractor, Channel::Web, now)
             .await?;
-        tx.commit().await?;
+        // The urgent ticket's alerts to staff on duty are queued: wake the worker.
+        self.commit_and_wake(tx).await?;
         Ok(true)
     }
 

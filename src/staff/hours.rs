@@ -210,6 +210,16 @@ impl StaffHours {
         }
     }
 
+    /// The city's calendar (the dashboard's days, the digest's time): the zone of the
+    /// administrator's schedule, else the configuration's (`Settings::city_zone`, UTC when
+    /// none is set).
+    pub fn zone(&self, settings: &Settings) -> CityZone {
+        match self.current_override() {
+            Some(o) => o.hours.zone,
+            None => settings.city_zone(),
+        }
+    }
+
     /// Puts `schedule` (or the configuration file's, for `None`) in force on this instance.
     pub fn replace(&self, schedule: Option<Override>) {
         if let Ok(mut c) = self.current.write() {

@@ -4,7 +4,12 @@
 //! member's name in the same transaction as the change.
 
 pub mod admin;
+pub mod alerts;
 mod assignment;
+pub mod chart;
+pub mod digest;
+mod duty;
+pub mod figures;
 pub mod hours;
 mod resolution;
 mod ticket_view;
@@ -38,6 +43,8 @@ pub enum StaffError {
     Store(#[from] sqlx::Error),
     #[error(transparent)]
     Hash(#[from] HashError),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
 }
 
 pub type Result<T> = std::result::Result<T, StaffError>;

@@ -163,6 +163,14 @@ pub async fn open(
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(c) = parsed(started)? {
+            // Counted for the staff dashboard, which outlives the conversation's row. A
+            // separate statement: a crash between the two loses one count, never a
+            // conversation.
+            sqlx::query("INSERT INTO conversation_starts (channel, started_at) VALUES ($1, $2)")
+                .bind(new.channel.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
             return Ok(Opened::Started(c));
         }
         if let Some(c) = live(&mut *conn, new.channel, new.key, now).await? {

@@ -28,6 +28,7 @@ pub mod city_settings;
 pub mod contractors;
 pub mod conversations;
 pub mod email_undeliverable;
+pub mod figures;
 pub mod keys;
 pub mod mailgun_tokens;
 pub mod outbox;

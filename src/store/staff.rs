@@ -93,6 +93,37 @@ pub async fn disable(tx: &mut Tx, email: &str, now: Millis) -> Result<Option<i64
     .await
 }
 
+/// Marks a member on or off duty; false when nothing changed (already so, or no such login).
+pub async fn set_on_duty(tx: &mut Tx, id: i64, on: bool, now: Millis) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE staff SET on_duty = $2, updated_at = $3 WHERE id = $1 AND on_duty <> $2",
+    )
+    .bind(id)
+    .bind(i64::from(on))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether a member is on duty (false for an unknown id).
+pub async fn is_on_duty(pool: &AnyPool, id: i64) -> Result<bool, sqlx::Error> {
+    let on: Option<i64> = sqlx::query_scalar("SELECT on_duty FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(on.unwrap_or(0) != 0)
+}
+
+/// Enabled staff on duty, (email, name), read in the transaction that alerts them.
+pub async fn on_duty(tx: &mut Tx) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT email, name FROM staff WHERE on_duty = 1 AND disabled = 0 ORDER BY name, id",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
 impl StaffMember {
     pub fn is_admin(&self) -> bool {
         self.role == "admin"

@@ -31,6 +31,7 @@ mod staff;
 mod staff_account;
 mod staff_admin;
 mod ticket_page;
+mod staff_dashboard;
 mod twilio_out;
 mod twilio_status;
 mod twilio_webhooks;

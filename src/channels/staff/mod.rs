@@ -1,13 +1,15 @@
 //! The staff pages: sign-in at `/staff/login`, the escalation queue at `/staff`, the queue's
 //! forms (`POST /staff/tickets/{id}/claim`, `…/release`, `…/reassign`), the ticket page
 //! (`GET /staff/tickets/{id}`) with its forms (`…/note`, `…/reply-email`, `…/reply-sms`,
-//! `…/resolve`, `…/reopen`, `…/not-waiting`) and account actions (`…/account/{action}`), and
-//! the administrator's page at `/staff/admin` (staff logins, office hours). English, server-rendered, no JavaScript, with the
-//! portal's stylesheet. Sessions, CSRF and cookies follow the portal's rules
-//! (`channels::web_session`) under a cookie of their own.
+//! `…/resolve`, `…/reopen`, `…/not-waiting`) and account actions (`…/account/{action}`), the
+//! administrator's page at `/staff/admin` (staff logins, office hours), and the dashboard at
+//! `/staff/dashboard` (with the on-duty form, `POST /staff/duty`). English, server-rendered, no
+//! JavaScript, with the portal's stylesheet. Sessions, CSRF and cookies follow the portal's
+//! rules (`channels::web_session`) under a cookie of their own.
 
 pub mod account;
 mod admin;
+mod dashboard;
 mod pages;
 mod queue;
 mod ticket;
@@ -47,6 +49,8 @@ pub fn router() -> Router<AppState> {
             "/staff/tickets/{id}/not-waiting",
             post(ticket_forms::not_waiting),
         )
+        .route("/staff/dashboard", get(dashboard::dashboard_page))
+        .route("/staff/duty", post(dashboard::duty))
         .route("/staff/tickets/{id}/{action}", post(queue::ticket_action))
         .route(
             "/staff/tickets/{id}/account/{action}",

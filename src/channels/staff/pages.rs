@@ -38,6 +38,10 @@ impl From<StaffError> for PageError {
                 tracing::error!(error = %e, "staff request failed");
                 Self(StatusCode::INTERNAL_SERVER_ERROR)
             }
+            StaffError::Template(e) => {
+                tracing::error!(error = %e, "staff request failed: template");
+                Self(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 }

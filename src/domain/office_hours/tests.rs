@@ -210,3 +210,38 @@ fn an_instant_beyond_the_calendar_is_closed() {
     assert_eq!(h.next_opening(i64::MAX), None);
     assert!(h.is_open(0));
 }
+
+#[test]
+fn local_days_start_at_local_midnight_and_last_23_or_25_hours_when_clocks_change() {
+    let denver = CityZone::parse("America/Denver").unwrap();
+    // 2026-03-08: clocks spring forward in Denver; midnight is 07:00Z (MST) that day and
+    // 06:00Z (MDT) the next.
+    let day = Date::new(2026, 3, 8).unwrap();
+    let start = denver.start_of(day).unwrap();
+    assert_eq!(start, utc("2026-03-08T07:00:00Z"));
+    let next = denver.start_of(day.tomorrow().unwrap()).unwrap();
+    assert_eq!(next - start, 23 * 3600 * 1000);
+    assert_eq!(denver.date_of(start), Some(day));
+    assert_eq!(denver.date_of(start - 1), Some(day.yesterday().unwrap()));
+    // After the change, MDT is UTC-6.
+    assert_eq!(
+        denver.minute_of_day(utc("2026-03-08T15:30:00Z")),
+        Some(9 * 60 + 30)
+    );
+    let z = CityZone::utc();
+    assert_eq!(z.name(), "UTC");
+    assert_eq!(z.start_of(day), Some(utc("2026-03-08T00:00:00Z")));
+}
+
+#[test]
+fn a_time_of_day_is_hh_mm_before_midnight() {
+    assert_eq!(TimeOfDay::parse(" 07:30 ").unwrap().minute_of_day(), 450);
+    assert_eq!(TimeOfDay::parse("7:05").unwrap().to_string(), "07:05");
+    assert!(
+        TimeOfDay::parse("24:00")
+            .unwrap_err()
+            .to_string()
+            .contains("00:00 to 23:59")
+    );
+    assert!(TimeOfDay::parse("7am").is_err());
+}

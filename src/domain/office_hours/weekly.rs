@@ -222,7 +222,7 @@ fn day(text: &str) -> Result<Weekday, HoursError> {
 }
 
 /// `08:00`, `8:30`, `24:00`: minutes after midnight on a 24-hour clock.
-fn minute_of_day(text: &str) -> Result<u16, HoursError> {
+pub(super) fn minute_of_day(text: &str) -> Result<u16, HoursError> {
     let bad = || {
         HoursError(format!(
             "'{text}' is not a time: write HH:MM on a 24-hour clock, e.g. 08:00 or 17:30"
