@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub mod simulate;
 mod staff_logins;
+mod staff_tokens;
 
 pub use staff_logins::add_staff;
 
@@ -125,6 +126,20 @@ pub enum StaffCommand {
     },
     /// Disable a staff login and end its sessions (it can no longer sign in).
     Disable { email: String },
+    /// Make a bearer token of the JSON API for a staff login (printed once), or revoke one.
+    Token {
+        /// The staff login's email.
+        #[arg(required_unless_present = "revoke")]
+        email: Option<String>,
+        /// What the token is for (shown in `staff tokens`).
+        #[arg(long, default_value = "", conflicts_with = "revoke")]
+        label: String,
+        /// Revoke the token with this id instead (see `staff tokens`).
+        #[arg(long, value_name = "ID", conflicts_with = "email")]
+        revoke: Option<i64>,
+    },
+    /// List the JSON API's tokens (never the tokens themselves).
+    Tokens,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +306,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Staff {
             command: StaffCommand::Disable { email },
         } => staff_logins::disable(&store, &clock, &email).await,
+        Command::Staff {
+            command: StaffCommand::Token { revoke: Some(id), .. },
+        } => staff_tokens::revoke(&store, &clock, id).await,
+        Command::Staff {
+            command: StaffCommand::Token { email, label, .. },
+        } => staff_tokens::issue(&store, &clock, email.as_deref().unwrap_or(""), &label).await,
+        Command::Staff {
+            command: StaffCommand::Tokens,
+        } => staff_tokens::list(&store).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -29,6 +29,7 @@ mod sms_in;
 mod sms_out;
 mod staff;
 mod staff_admin;
+mod staff_api;
 mod twilio_out;
 mod twilio_status;
 mod twilio_webhooks;
