@@ -7,6 +7,7 @@ mod auth;
 pub mod error;
 pub mod openapi;
 mod tickets;
+mod work;
 
 use axum::Router;
 use axum::http::Method;
@@ -29,7 +30,10 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/openapi.json", get(openapi::openapi_json)),
         (Method::GET, "/tickets", get(tickets::list)),
+        (Method::GET, "/tickets/{id}", get(work::get_ticket)),
         (Method::POST, "/tickets/{id}/claim", post(tickets::claim)),
+        (Method::POST, "/tickets/{id}/notes", post(work::add_note)),
+        (Method::POST, "/tickets/{id}/resolve", post(work::resolve)),
     ]
 }
 

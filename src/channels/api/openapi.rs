@@ -9,6 +9,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::{ErrorBody, ErrorDetail};
 use super::tickets::{self, Holder, TicketList, TicketSummary};
+use super::work::{self, NoteRequest, ResolveRequest};
+use crate::staff::{
+    ContractorOnRecord, EntryKind, MessageView, OtherTicket, Resolution, TicketView, TimelineEntry,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,8 +23,30 @@ use super::tickets::{self, Holder, TicketList, TicketSummary};
                        `helpline staff token EMAIL`. Errors are \
                        `{\"error\":{\"code\":\"…\",\"message\":\"…\"}}`."
     ),
-    paths(tickets::list, tickets::claim, openapi_json),
-    components(schemas(TicketList, TicketSummary, Holder, ErrorBody, ErrorDetail)),
+    paths(
+        tickets::list,
+        work::get_ticket,
+        tickets::claim,
+        work::add_note,
+        work::resolve,
+        openapi_json
+    ),
+    components(schemas(
+        TicketList,
+        TicketSummary,
+        Holder,
+        TicketView,
+        ContractorOnRecord,
+        TimelineEntry,
+        EntryKind,
+        MessageView,
+        OtherTicket,
+        NoteRequest,
+        ResolveRequest,
+        Resolution,
+        ErrorBody,
+        ErrorDetail
+    )),
     modifiers(&BearerToken),
     tags((name = "tickets", description = "The escalation queue"))
 )]

@@ -1,6 +1,6 @@
-//! The queue's tickets as JSON: list with the queue page's filter, claim (one winner), and,
-//! once the ticket service lands, the detail, notes and resolving. Adapters only: the
-//! decisions are the staff desk's (`crate::staff`), called with the API as their channel.
+//! The queue's tickets as JSON: the list with the queue page's filter, and claiming (one
+//! winner). Adapters only: the decisions are the staff desk's (`crate::staff`), called with
+//! the API as their channel.
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
