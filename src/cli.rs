@@ -307,7 +307,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             command: StaffCommand::Disable { email },
         } => staff_logins::disable(&store, &clock, &email).await,
         Command::Staff {
-            command: StaffCommand::Token { revoke: Some(id), .. },
+            command: StaffCommand::Token {
+                revoke: Some(id), ..
+            },
         } => staff_tokens::revoke(&store, &clock, id).await,
         Command::Staff {
             command: StaffCommand::Token { email, label, .. },

@@ -82,5 +82,8 @@ pub(super) async fn list(store: &Store) -> Result<(), Failure> {
 /// A stored time as UTC, or `-`.
 fn when(ms: Option<i64>) -> String {
     ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-        .map_or_else(|| "-".into(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .map_or_else(
+            || "-".into(),
+            |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        )
 }

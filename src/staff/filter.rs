@@ -79,10 +79,22 @@ mod tests {
         let f = queue_filter(mine, 7).expect("mine");
         assert_eq!((f.status.as_str(), f.assignee), ("", Assignee::Member(7)));
         for bad in [
-            QueueAsk { status: "closed", ..Default::default() },
-            QueueAsk { kind: "nope", ..Default::default() },
-            QueueAsk { assignee: "bob", ..Default::default() },
-            QueueAsk { search: "a\u{7}b", ..Default::default() },
+            QueueAsk {
+                status: "closed",
+                ..Default::default()
+            },
+            QueueAsk {
+                kind: "nope",
+                ..Default::default()
+            },
+            QueueAsk {
+                assignee: "bob",
+                ..Default::default()
+            },
+            QueueAsk {
+                search: "a\u{7}b",
+                ..Default::default()
+            },
         ] {
             assert!(queue_filter(bad, 7).is_err(), "{bad:?}");
         }

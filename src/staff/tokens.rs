@@ -6,9 +6,9 @@ use crate::audit::{self, AuditEvent};
 use crate::clock::SharedClock;
 use crate::domain::channel::Channel;
 use crate::domain::secret::{random_token, token_digest};
+use crate::store::Store;
 use crate::store::api_tokens::{self, TokenRow};
 use crate::store::staff::{self, StaffMember};
-use crate::store::Store;
 
 use super::Result;
 
@@ -121,8 +121,7 @@ pub async fn authenticate(
         return Ok(None);
     }
     let pool = store.pool();
-    let Some((token_id, staff_id)) = api_tokens::live(pool, &token_digest(presented)).await?
-    else {
+    let Some((token_id, staff_id)) = api_tokens::live(pool, &token_digest(presented)).await? else {
         return Ok(None);
     };
     let Some(member) = staff::by_id(pool, staff_id)

@@ -33,7 +33,9 @@ async fn call(
         req = req.header("authorization", format!("Bearer {t}"));
     }
     if let Some((content_type, body)) = body {
-        req = req.header("content-type", content_type).body(body.to_string());
+        req = req
+            .header("content-type", content_type)
+            .body(body.to_string());
     }
     let r = req.send().await.expect("request");
     let status = r.status().as_u16();
@@ -120,7 +122,10 @@ async fn a_token_from_the_cli_works_until_revoked_or_the_login_is_disabled_and_i
     assert!(line.contains("live") && line.contains("laptop"), "{line}");
     assert!(!line.ends_with("\t-\tlaptop"), "last use is noted: {line}");
     let digest = helpline::domain::secret::token_digest(&secret);
-    assert!(!listed.contains(&secret) && !listed.contains(&digest), "{listed}");
+    assert!(
+        !listed.contains(&secret) && !listed.contains(&digest),
+        "{listed}"
+    );
     let id = line.split('\t').next().expect("id").to_string();
 
     for bad in [None, Some("hlp_0000"), Some("not-even-ours")] {
@@ -159,8 +164,15 @@ async fn a_token_from_the_cli_works_until_revoked_or_the_login_is_disabled_and_i
     assert!(err.contains("disabled"), "{err}");
 
     let issued = audit_channels(&d, "api_token_issued").await;
-    assert_eq!(issued.len(), 2, "the CLI's token and the test's: {issued:?}");
-    assert_eq!(issued[0], ("cli".into(), "token #1 for Pat Lee (laptop)".into()));
+    assert_eq!(
+        issued.len(),
+        2,
+        "the CLI's token and the test's: {issued:?}"
+    );
+    assert_eq!(
+        issued[0],
+        ("cli".into(), "token #1 for Pat Lee (laptop)".into())
+    );
     assert_eq!(audit_channels(&d, "api_token_revoked").await.len(), 1);
 
     let log = logs::captured();
@@ -196,7 +208,10 @@ async fn a_flood_of_bad_tokens_gets_429_while_a_good_token_still_works() {
         }
     }
     assert_eq!(statuses[0], 401);
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
     assert!(statuses[30..].iter().all(|s| *s == 429), "{statuses:?}");
     let ok = get(&d, "/api/v1/tickets", Some(&good)).await;
     assert_eq!(ok.status, 200, "a good token is not charged: {}", ok.text);
@@ -210,13 +225,16 @@ async fn the_list_filters_and_validates_like_the_queue_page() {
     let t_pat = token(&d, "pat@city.example").await;
     let t_sam = token(&d, "sam@city.example").await;
     let a = d.ticket(TicketKind::NotMe, Some("C-1002"), "not me").await;
-    let b = d
-        .ticket(TicketKind::PhoneCall, None, "no contact")
-        .await;
+    let b = d.ticket(TicketKind::PhoneCall, None, "no contact").await;
     let c = d
         .ticket(TicketKind::PhoneCall, Some("C-1001"), "third")
         .await;
-    assert_eq!(post(&d, &format!("/api/v1/tickets/{b}/claim"), Some(&t_pat)).await.status, 200);
+    assert_eq!(
+        post(&d, &format!("/api/v1/tickets/{b}/claim"), Some(&t_pat))
+            .await
+            .status,
+        200
+    );
     let ids = |a: &Answer| -> Vec<i64> {
         assert_eq!(a.status, 200, "{}", a.text);
         a.body["tickets"]
@@ -231,11 +249,17 @@ async fn the_list_filters_and_validates_like_the_queue_page() {
     assert_eq!(all[0], a.0, "urgent first");
     let mine = get(&d, "/api/v1/tickets?assignee=mine", Some(&t_pat)).await;
     assert_eq!(ids(&mine), vec![b.0]);
-    assert_eq!(mine.body["tickets"][0]["assignee"], json!({"id": pat, "name": "Pat Lee"}));
+    assert_eq!(
+        mine.body["tickets"][0]["assignee"],
+        json!({"id": pat, "name": "Pat Lee"})
+    );
     let theirs = get(&d, "/api/v1/tickets?assignee=mine", Some(&t_sam)).await;
     assert!(ids(&theirs).is_empty());
     let free = get(&d, "/api/v1/tickets?assignee=unassigned", Some(&t_sam)).await;
-    assert_eq!(ids(&free).into_iter().collect::<BTreeSet<_>>(), BTreeSet::from([a.0, c.0]));
+    assert_eq!(
+        ids(&free).into_iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([a.0, c.0])
+    );
     let kind = get(&d, "/api/v1/tickets?kind=not_me", Some(&t_sam)).await;
     assert_eq!(ids(&kind), vec![a.0]);
     let search = get(&d, "/api/v1/tickets?q=c-1001", Some(&t_sam)).await;
@@ -243,7 +267,10 @@ async fn the_list_filters_and_validates_like_the_queue_page() {
     let limited = get(&d, "/api/v1/tickets?limit=2", Some(&t_sam)).await;
     assert_eq!(ids(&limited), all[..2].to_vec());
     assert!(ids(&get(&d, "/api/v1/tickets?status=resolved", Some(&t_sam)).await).is_empty());
-    assert_eq!(ids(&get(&d, "/api/v1/tickets?status=all", Some(&t_sam)).await).len(), 3);
+    assert_eq!(
+        ids(&get(&d, "/api/v1/tickets?status=all", Some(&t_sam)).await).len(),
+        3
+    );
     for (query, words) in [
         ("status=closed", "Unknown status 'closed'"),
         ("kind=fax", "Unknown reason 'fax'"),
@@ -296,7 +323,12 @@ async fn twelve_claims_at_once_through_the_api_one_wins() {
         let (status, text) = task.await.expect("task");
         let body: Value = serde_json::from_str(&text).expect("json");
         match status {
-            200 => won.push(body["assignee"]["name"].as_str().expect("holder").to_string()),
+            200 => won.push(
+                body["assignee"]["name"]
+                    .as_str()
+                    .expect("holder")
+                    .to_string(),
+            ),
             409 => {
                 assert_eq!(body["error"]["code"], "already_claimed", "{text}");
                 let m = body["error"]["message"].as_str().expect("message");
@@ -322,14 +354,42 @@ async fn every_failure_is_a_json_error_never_a_500() {
     let s = Some(secret.as_str());
     let t = d.ticket(TicketKind::NotMe, Some("C-1002"), "not me").await;
     let cases: Vec<(Answer, u16, &str)> = vec![
-        (post(&d, "/api/v1/tickets/abc/claim", s).await, 400, "bad_id"),
-        (post(&d, "/api/v1/tickets/999999/claim", s).await, 404, "not_found"),
-        (post(&d, "/api/v1/tickets/0/claim", s).await, 404, "not_found"),
-        (get(&d, "/api/v1/tickets/1/claim", s).await, 405, "method_not_allowed"),
-        (post(&d, "/api/v1/tickets", s).await, 405, "method_not_allowed"),
+        (
+            post(&d, "/api/v1/tickets/abc/claim", s).await,
+            400,
+            "bad_id",
+        ),
+        (
+            post(&d, "/api/v1/tickets/999999/claim", s).await,
+            404,
+            "not_found",
+        ),
+        (
+            post(&d, "/api/v1/tickets/0/claim", s).await,
+            404,
+            "not_found",
+        ),
+        (
+            get(&d, "/api/v1/tickets/1/claim", s).await,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            post(&d, "/api/v1/tickets", s).await,
+            405,
+            "method_not_allowed",
+        ),
         (get(&d, "/api/v1/nothing-here", s).await, 404, "not_found"),
-        (get(&d, "/api/v1/tickets?limit=1&limit=2", s).await, 400, "bad_query"),
-        (post(&d, "/api/v1/tickets/abc/claim", None).await, 401, "unauthorized"),
+        (
+            get(&d, "/api/v1/tickets?limit=1&limit=2", s).await,
+            400,
+            "bad_query",
+        ),
+        (
+            post(&d, "/api/v1/tickets/abc/claim", None).await,
+            401,
+            "unauthorized",
+        ),
     ];
     for (a, status, want) in cases {
         assert_eq!(a.status, status, "{}", a.text);
@@ -345,10 +405,21 @@ async fn every_failure_is_a_json_error_never_a_500() {
     }
     let big = "x".repeat(helpline::channels::api::BODY_MAX + 1);
     let claim = format!("/api/v1/tickets/{t}/claim");
-    let too_big = call(&d, reqwest::Method::POST, &claim, s, Some(("application/json", &big))).await;
+    let too_big = call(
+        &d,
+        reqwest::Method::POST,
+        &claim,
+        s,
+        Some(("application/json", &big)),
+    )
+    .await;
     assert_eq!(too_big.status, 413, "{}", too_big.text);
     assert_eq!(code(&too_big), "too_large");
-    assert_eq!(d.assigned_to(t).await, None, "a refused request changes nothing");
+    assert_eq!(
+        d.assigned_to(t).await,
+        None,
+        "a refused request changes nothing"
+    );
 }
 
 /// The document's operations as (METHOD, path).
@@ -368,7 +439,12 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     d.add("pat@city.example", "Pat Lee", "staff").await;
     let doc = get(&d, "/api/v1/openapi.json", None).await;
     assert_eq!(doc.status, 200, "the document needs no token: {}", doc.text);
-    assert!(doc.body["openapi"].as_str().expect("version").starts_with("3."));
+    assert!(
+        doc.body["openapi"]
+            .as_str()
+            .expect("version")
+            .starts_with("3.")
+    );
     let served: BTreeSet<(String, String)> = helpline::channels::api::operations()
         .into_iter()
         .map(|(m, p)| (m.to_string(), p))
@@ -376,7 +452,11 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     assert_eq!(documented(&doc.body), served);
     // Each documented operation is routed (401 without a token, not 404 or 405), and every
     // other method on its path is not.
-    for path in served.iter().map(|(_, p)| p.clone()).collect::<BTreeSet<_>>() {
+    for path in served
+        .iter()
+        .map(|(_, p)| p.clone())
+        .collect::<BTreeSet<_>>()
+    {
         let concrete = path.replace("{id}", "1");
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -401,9 +481,17 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
 fn conforms(doc: &Value, method: &str, path: &str, a: &Answer) {
     let op = &doc["paths"][path][method];
     let response = &op["responses"][a.status.to_string()];
-    assert!(response.is_object(), "{method} {path} documents no {}: {op}", a.status);
+    assert!(
+        response.is_object(),
+        "{method} {path} documents no {}: {op}",
+        a.status
+    );
     let schema = &response["content"]["application/json"]["schema"];
-    assert!(schema.is_object(), "{method} {path} {}: no JSON schema", a.status);
+    assert!(
+        schema.is_object(),
+        "{method} {path} {}: no JSON schema",
+        a.status
+    );
     let mut root = schema.clone();
     root["components"] = doc["components"].clone();
     let validator = jsonschema::validator_for(&root).expect("a valid schema");
@@ -511,7 +599,10 @@ async fn get_note_and_resolve_a_ticket_through_the_api_audited_as_api() {
         .find(|e| e["kind"] == "note")
         .expect("the note")
         .clone();
-    assert_eq!((entry["author"].as_str(), entry["text"].as_str()), (Some("Pat Lee"), Some(text)));
+    assert_eq!(
+        (entry["author"].as_str(), entry["text"].as_str()),
+        (Some("Pat Lee"), Some(text))
+    );
     conforms(&doc, "post", "/api/v1/tickets/{id}/notes", &added);
     let note_doc = "/api/v1/tickets/{id}/notes";
     let empty = post_json(&d, &notes, &secret, &json!({ "text": "  " })).await;
@@ -520,21 +611,59 @@ async fn get_note_and_resolve_a_ticket_through_the_api_audited_as_api() {
     let long = post_json(&d, &notes, &secret, &json!({ "text": "x".repeat(4001) })).await;
     assert_eq!((long.status, code(&long)), (422, "note_too_long"));
     let missing = post_json(&d, &notes, &secret, &json!({ "words": "hi" })).await;
-    assert_eq!((missing.status, code(&missing)), (422, "invalid_body"), "{}", missing.text);
+    assert_eq!(
+        (missing.status, code(&missing)),
+        (422, "invalid_body"),
+        "{}",
+        missing.text
+    );
     conforms(&doc, "post", note_doc, &missing);
-    let bad_json = call(&d, reqwest::Method::POST, &notes, s, Some(("application/json", "{\"text\":"))).await;
-    assert_eq!((bad_json.status, code(&bad_json)), (400, "bad_json"), "{}", bad_json.text);
+    let bad_json = call(
+        &d,
+        reqwest::Method::POST,
+        &notes,
+        s,
+        Some(("application/json", "{\"text\":")),
+    )
+    .await;
+    assert_eq!(
+        (bad_json.status, code(&bad_json)),
+        (400, "bad_json"),
+        "{}",
+        bad_json.text
+    );
     conforms(&doc, "post", note_doc, &bad_json);
-    let form = call(&d, reqwest::Method::POST, &notes, s, Some(("application/x-www-form-urlencoded", "text=hi"))).await;
-    assert_eq!((form.status, code(&form)), (415, "unsupported_media_type"), "{}", form.text);
+    let form = call(
+        &d,
+        reqwest::Method::POST,
+        &notes,
+        s,
+        Some(("application/x-www-form-urlencoded", "text=hi")),
+    )
+    .await;
+    assert_eq!(
+        (form.status, code(&form)),
+        (415, "unsupported_media_type"),
+        "{}",
+        form.text
+    );
     conforms(&doc, "post", note_doc, &form);
-    let nowhere = post_json(&d, "/api/v1/tickets/777/notes", &secret, &json!({ "text": "hi" })).await;
+    let nowhere = post_json(
+        &d,
+        "/api/v1/tickets/777/notes",
+        &secret,
+        &json!({ "text": "hi" }),
+    )
+    .await;
     assert_eq!(nowhere.status, 404);
     conforms(&doc, "post", note_doc, &nowhere);
 
     let resolve_doc = "/api/v1/tickets/{id}/resolve";
     let unknown = post_json(&d, &resolve, &secret, &json!({ "resolution": "fixed" })).await;
-    assert_eq!((unknown.status, code(&unknown)), (422, "unknown_resolution"));
+    assert_eq!(
+        (unknown.status, code(&unknown)),
+        (422, "unknown_resolution")
+    );
     assert!(unknown.text.contains("reset_link_sent"), "{}", unknown.text);
     conforms(&doc, "post", resolve_doc, &unknown);
     let vague = post_json(&d, &resolve, &secret, &json!({ "resolution": "other" })).await;

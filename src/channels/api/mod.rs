@@ -49,7 +49,9 @@ pub fn operations() -> Vec<(Method, String)> {
 pub fn router() -> Router<AppState> {
     let api = table()
         .into_iter()
-        .fold(Router::new(), |r, (_, path, handler)| r.route(path, handler))
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
         .fallback(error::no_route);
     Router::new()
         .nest(PREFIX, api)
