@@ -107,14 +107,6 @@ pub async fn list_at_most(
     .await
 }
 
-/// One ticket as the queue lists it.
-pub async fn row(pool: &AnyPool, id: TicketId) -> Result<Option<QueueRow>, sqlx::Error> {
-    sqlx::query_as(concat!(row_select!(), " WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-}
-
 #[derive(Debug, Clone)]
 pub struct StatusCount {
     pub status: String,

@@ -16,7 +16,7 @@ use crate::domain::channel::Channel;
 use crate::domain::ids::TicketId;
 use crate::domain::ticket::TicketKind;
 use crate::staff::filter::{QueueAsk, queue_filter};
-use crate::staff::{AssignOutcome, Desk};
+use crate::staff::{AssignOutcome, Desk, TicketView};
 use crate::store::queue::{self, PAGE, QueueRow};
 
 /// How many tickets a list gives when `limit` is not said.
@@ -184,7 +184,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "The ticket's number")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Claimed: the ticket, now yours", body = TicketSummary),
+        (status = 200, description = "Claimed: the ticket, now yours", body = TicketView),
         (status = 400, description = "The id is not a number", body = ErrorBody),
         (status = 401, description = "No live staff token", body = ErrorBody),
         (status = 404, description = "No such ticket", body = ErrorBody),
@@ -196,10 +196,10 @@ pub async fn claim(
     ApiStaff(me): ApiStaff,
     State(st): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<TicketSummary>> {
+) -> ApiResult<Json<TicketView>> {
     let id = ticket_id(path)?;
     match desk(&st).claim(&me, id).await? {
-        AssignOutcome::Done => summary(&st, id).await.map(Json),
+        AssignOutcome::Done => super::work::view(&st, id).await.map(Json),
         AssignOutcome::Taken { by } => Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_claimed",
@@ -215,12 +215,4 @@ pub async fn claim(
             Err(ApiError::no_ticket(id))
         }
     }
-}
-
-/// One ticket as the list shows it.
-pub async fn summary(st: &AppState, id: TicketId) -> ApiResult<TicketSummary> {
-    queue::row(st.store.pool(), id)
-        .await?
-        .map(TicketSummary::from)
-        .ok_or_else(|| ApiError::no_ticket(id))
 }
