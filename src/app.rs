@@ -393,6 +393,8 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         // An email may be 10 MB: its route caps the body itself, after the token.
         .merge(crate::channels::email_in::router())
+        // The JSON API caps its own bodies, and answers even the cap's 413 as JSON.
+        .merge(crate::channels::api::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

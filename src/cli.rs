@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub mod simulate;
 mod staff_logins;
+mod staff_tokens;
 
 pub use staff_logins::add_staff;
 
@@ -130,6 +131,20 @@ pub enum StaffCommand {
     /// staff.digest_at (HELPLINE_STAFF_DIGEST_AT, city time); this one is extra and does not
     /// stop that. The server's outbox worker delivers it.
     Digest,
+    /// Make a bearer token of the JSON API for a staff login (printed once), or revoke one.
+    Token {
+        /// The staff login's email.
+        #[arg(required_unless_present = "revoke")]
+        email: Option<String>,
+        /// What the token is for (shown in `staff tokens`).
+        #[arg(long, default_value = "", conflicts_with = "revoke")]
+        label: String,
+        /// Revoke the token with this id instead (see `staff tokens`).
+        #[arg(long, value_name = "ID", conflicts_with = "email")]
+        revoke: Option<i64>,
+    },
+    /// List the JSON API's tokens (never the tokens themselves).
+    Tokens,
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +314,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Staff {
             command: StaffCommand::Digest,
         } => staff_logins::digest(&settings, &store, &clock).await,
+        Command::Staff {
+            command: StaffCommand::Token {
+                revoke: Some(id), ..
+            },
+        } => staff_tokens::revoke(&store, &clock, id).await,
+        Command::Staff {
+            command: StaffCommand::Token { email, label, .. },
+        } => staff_tokens::issue(&store, &clock, email.as_deref().unwrap_or(""), &label).await,
+        Command::Staff {
+            command: StaffCommand::Tokens,
+        } => staff_tokens::list(&store).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

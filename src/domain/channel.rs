@@ -16,20 +16,23 @@ pub enum Channel {
     Sms,
     /// Email, in or out.
     Email,
-    /// Building Division staff.
+    /// Building Division staff, on the staff pages.
     Staff,
+    /// Building Division staff through the JSON API (`/api/v1/`, bearer tokens).
+    Api,
     /// The command line (roster import, `staff add`, `demo`).
     Cli,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 7] = [
+    pub const ALL: [Channel; 8] = [
         Channel::Web,
         Channel::Kiosk,
         Channel::Voice,
         Channel::Sms,
         Channel::Email,
         Channel::Staff,
+        Channel::Api,
         Channel::Cli,
     ];
 
@@ -41,6 +44,7 @@ impl Channel {
             Channel::Sms => "sms",
             Channel::Email => "email",
             Channel::Staff => "staff",
+            Channel::Api => "api",
             Channel::Cli => "cli",
         }
     }

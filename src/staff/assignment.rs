@@ -3,7 +3,6 @@
 
 use super::{Desk, Result};
 use crate::audit::{self, AuditEvent};
-use crate::domain::channel::Channel;
 use crate::domain::ids::TicketId;
 use crate::store::queue;
 use crate::store::staff::{self, StaffMember};
@@ -155,7 +154,7 @@ impl Desk<'_> {
                 actor: &format!("staff:{}", who.id),
                 action,
                 subject: &format!("ticket:{id}"),
-                channel: Channel::Staff,
+                channel: self.channel,
                 detail,
             },
             self.clock.now_ms(),

@@ -9,11 +9,13 @@ mod assignment;
 pub mod chart;
 pub mod digest;
 mod duty;
+pub mod filter;
 pub mod figures;
 pub mod hours;
 mod resolution;
 mod ticket_view;
 mod ticket_work;
+pub mod tokens;
 
 pub use assignment::{AssignOutcome, ReleaseOutcome};
 pub use resolution::Resolution;
@@ -66,6 +68,9 @@ pub struct Desk<'a> {
     pub clock: &'a SharedClock,
     /// A refused sign-in is answered no sooner than this after it began.
     pub floor: Duration,
+    /// Where the staff member acts from (the staff pages, or the JSON API): the channel of
+    /// every audit event the desk writes.
+    pub channel: Channel,
 }
 
 impl Desk<'_> {

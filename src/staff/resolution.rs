@@ -2,7 +2,7 @@
 //! `tickets.resolution`, so reports can count them.
 
 /// Why staff resolved a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     PasswordSent,

@@ -20,9 +20,11 @@ use crate::domain::ticket::TicketKind;
 use crate::store::ticket_desk::{self, MessageRow};
 use crate::store::{Store, contractors, threads};
 
-/// A ticket with everything the ticket page shows.
-#[derive(Debug, Clone, Serialize)]
+/// A ticket with everything the ticket page shows (also the JSON API's answer, whose
+/// OpenAPI schema is derived here).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
+    #[schema(value_type = i64)]
     pub id: TicketId,
     pub kind: String,
     pub kind_words: String,
@@ -50,7 +52,7 @@ pub struct TicketView {
 }
 
 /// The contractor as the roster has them: staff call them back on these.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContractorOnRecord {
     pub contractor_number: String,
     pub license_number: Option<String>,
@@ -62,7 +64,7 @@ pub struct ContractorOnRecord {
 }
 
 /// What a timeline entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// What the escalation wrote: call steps, checks passed or failed.
@@ -126,7 +128,7 @@ impl EntryKind {
 }
 
 /// One entry, in time order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
     pub at: Millis,
     pub kind: EntryKind,
@@ -141,8 +143,9 @@ pub struct TimelineEntry {
 }
 
 /// A message Helpline queued: never its body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
+    #[schema(value_type = i64)]
     pub id: MessageId,
     pub channel: String,
     pub template: String,
@@ -158,8 +161,9 @@ pub struct MessageView {
     pub error_hint: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OtherTicket {
+    #[schema(value_type = i64)]
     pub id: TicketId,
     pub kind: String,
     pub kind_words: String,

@@ -5,7 +5,6 @@
 
 use super::{Desk, Resolution, Result};
 use crate::audit::{self, AuditEvent};
-use crate::domain::channel::Channel;
 use crate::domain::ids::TicketId;
 use crate::domain::office_hours::OfficeHours;
 use crate::store::Tx;
@@ -210,7 +209,7 @@ impl Desk<'_> {
                 actor: &format!("staff:{}", by.name),
                 action,
                 subject: &format!("ticket:{ticket}"),
-                channel: Channel::Staff,
+                channel: self.channel,
                 detail,
             },
             self.clock.now_ms(),

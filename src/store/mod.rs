@@ -22,6 +22,7 @@ macro_rules! from_row {
 pub(crate) use from_row;
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 pub mod budgets;
 pub mod city_settings;

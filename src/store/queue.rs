@@ -67,31 +67,47 @@ pub enum Assignee {
 /// The longest queue a page shows.
 pub const PAGE: i64 = 500;
 
+/// The columns of a [`QueueRow`] and the joins they need (a macro: `concat!` takes literals).
+macro_rules! row_select {
+    () => {
+        "SELECT t.id, t.kind, t.status, t.priority, t.channel, t.summary, t.created_at, \
+         t.assigned_to, s.name AS assignee, c.contractor_number, t.waiting_since, t.waited_ms \
+         FROM tickets t LEFT JOIN staff s ON s.id = t.assigned_to \
+         LEFT JOIN contractors c ON c.id = t.contractor_id"
+    };
+}
+
 /// Tickets matching `f`: urgent first, then oldest first.
 pub async fn list(pool: &AnyPool, f: &QueueFilter) -> Result<Vec<QueueRow>, sqlx::Error> {
+    list_at_most(pool, f, PAGE).await
+}
+
+/// The first `limit` tickets matching `f`, in the queue's order.
+pub async fn list_at_most(
+    pool: &AnyPool,
+    f: &QueueFilter,
+    limit: i64,
+) -> Result<Vec<QueueRow>, sqlx::Error> {
     let (mode, member) = match f.assignee {
         Assignee::Anyone => (0i64, 0i64),
         Assignee::Member(id) => (1, id),
         Assignee::Nobody => (2, 0),
     };
-    sqlx::query_as(
-        "SELECT t.id, t.kind, t.status, t.priority, t.channel, t.summary, t.created_at, \
-         t.assigned_to, s.name AS assignee, c.contractor_number, t.waiting_since, t.waited_ms \
-         FROM tickets t LEFT JOIN staff s ON s.id = t.assigned_to \
-         LEFT JOIN contractors c ON c.id = t.contractor_id \
-         WHERE ($1 = '' OR t.status = $1) AND ($2 = '' OR t.kind = $2) \
+    sqlx::query_as(concat!(
+        row_select!(),
+        " WHERE ($1 = '' OR t.status = $1) AND ($2 = '' OR t.kind = $2) \
          AND ($3 = 0 OR ($3 = 1 AND t.assigned_to = $4) OR ($3 = 2 AND t.assigned_to IS NULL)) \
          AND ($5 = '' OR upper(c.contractor_number) = upper($5) \
               OR upper(c.license_number) = upper($5) OR lower(c.email) = lower($5)) \
          ORDER BY CASE t.priority WHEN 'urgent' THEN 0 ELSE 1 END, t.created_at, t.id \
-         LIMIT $6",
-    )
+         LIMIT $6"
+    ))
     .bind(&f.status)
     .bind(&f.kind)
     .bind(mode)
     .bind(member)
     .bind(f.search.trim())
-    .bind(PAGE)
+    .bind(limit.clamp(0, PAGE))
     .fetch_all(pool)
     .await
 }

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 
-pub use web::SESSION;
+pub use web::{SESSION, desk};
 
 /// The staff routes, with the portal's security headers.
 pub fn router() -> Router<AppState> {

@@ -12,12 +12,12 @@ use serde::Deserialize;
 use super::pages::{Page, message, staff_form};
 use super::web::{StaffVisitor, desk};
 use crate::app::AppState;
-use crate::channels::web_session::FIELD_MAX;
 use crate::domain::ids::TicketId;
 use crate::domain::sla::{self, TicketClock};
 use crate::domain::ticket::TicketKind;
+use crate::staff::filter::{QueueAsk, queue_filter};
 use crate::staff::{AssignOutcome, ReleaseOutcome};
-use crate::store::queue::{self, Assignee, QueueFilter};
+use crate::store::queue;
 use crate::store::staff::{self, StaffMember};
 
 #[derive(Template)]
@@ -75,46 +75,6 @@ const ASSIGNEES: [(&str, &str); 3] = [
     ("unassigned", "Unassigned"),
 ];
 
-/// The filter a query asks for, or what is wrong with it (a sentence for the page).
-fn filter_of(q: &QueueQuery, me: i64) -> Result<QueueFilter, String> {
-    let status = match q.status.as_str() {
-        "" | "open" => "open",
-        "all" => "",
-        "resolved" => "resolved",
-        other => {
-            return Err(format!(
-                "Unknown status '{other}': choose open, resolved or all."
-            ));
-        }
-    };
-    if !q.kind.is_empty() && TicketKind::parse(&q.kind).is_none() {
-        return Err(format!(
-            "Unknown reason '{}': choose one from the list.",
-            q.kind
-        ));
-    }
-    let assignee = match q.assignee.as_str() {
-        "" => Assignee::Anyone,
-        "mine" => Assignee::Member(me),
-        "unassigned" => Assignee::Nobody,
-        other => {
-            return Err(format!(
-                "Unknown assignee '{other}': choose anyone, mine or unassigned."
-            ));
-        }
-    };
-    let search = q.q.trim();
-    if search.chars().count() > FIELD_MAX || search.chars().any(char::is_control) {
-        return Err(format!(
-            "The search holds a control character or is longer than {FIELD_MAX} characters."
-        ));
-    }
-    Ok(QueueFilter {
-        status: status.into(),
-        kind: q.kind.clone(),
-        assignee,
-        search: search.into(),
-    })
 }
 
 fn notice_of(done: &str) -> Option<String> {
@@ -139,7 +99,13 @@ pub async fn queue_page(
         let text = "The filter could not be read: use the form on the queue page.".into();
         return Ok(message(v, StatusCode::BAD_REQUEST, text));
     };
-    let f = match filter_of(&q, me.id) {
+    let ask = QueueAsk {
+        status: &q.status,
+        kind: &q.kind,
+        assignee: &q.assignee,
+        search: &q.q,
+    };
+    let f = match queue_filter(ask, me.id) {
         Ok(f) => f,
         Err(text) => return Ok(message(v, StatusCode::BAD_REQUEST, text)),
     };

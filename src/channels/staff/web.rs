@@ -13,6 +13,7 @@ use axum_extra::extract::cookie::{CookieJar, SameSite};
 use crate::app::AppState;
 use crate::channels::web_session::{self as ws, ABSOLUTE, IDLE};
 use crate::clock::duration_ms;
+use crate::domain::channel::Channel;
 use crate::domain::keyed::Keys;
 use crate::staff::{Desk, StaffError};
 use crate::store::sessions;
@@ -47,6 +48,7 @@ pub fn desk(st: &AppState) -> Desk<'_> {
         hasher: &st.hasher,
         clock: &st.clock,
         floor: st.settings.response_floor,
+        channel: Channel::Staff,
     }
 }
 
