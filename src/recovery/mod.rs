@@ -36,11 +36,11 @@ pub use conversation::{ConversationError, Conversations};
 pub use delivery::{CallOutcome, CallReport, MessageReport, ReportOutcome};
 pub use email_in::{ACK_BUDGET, EmailOutcome};
 pub use email_threads::{MAX_STAFF_REPLY, StaffReplyOutcome};
-pub use staff_sms::{MAX_STAFF_SMS, StaffSmsOutcome};
 pub use staff_actions::{
     AccountFacts, ContractorFacts, Notice, Refusal, RegistrationFacts, StaffActions, StaffActor,
     StaffAnswer, StaffSend,
 };
+pub use staff_sms::{MAX_STAFF_SMS, StaffSmsOutcome};
 pub use temporary_password::issue_temporary_password;
 pub use texts::TextReset;
 

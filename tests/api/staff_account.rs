@@ -154,9 +154,7 @@ async fn a_staff_action_that_sends_a_temporary_password_ends_in_the_contractor_l
     let temp = temporary_password_in(sent[0].field("Body").expect("body"));
 
     let after = b
-        .get(&format!(
-            "/staff/tickets/{t}?account=temporary_texted"
-        ))
+        .get(&format!("/staff/tickets/{t}?account=temporary_texted"))
         .await;
     assert!(after.body.contains("You cannot see it"), "{}", after.body);
     for shown in [&page.body, &after.body, page.location().unwrap_or_default()] {
@@ -267,9 +265,7 @@ async fn the_security_check_says_matches_or_not_counts_on_its_own_and_never_echo
     let page = act(&mut b, t, "check_answer", &[("answer", "  REX ")]).await;
     done(&page, t, "answer_matches");
     let shown = b
-        .get(&format!(
-            "/staff/tickets/{t}?account=answer_matches"
-        ))
+        .get(&format!("/staff/tickets/{t}?account=answer_matches"))
         .await;
     assert!(shown.body.contains("Security answer: matches."));
     assert!(shown.body.contains("What was the name of your first pet?"));

@@ -231,15 +231,3 @@ pub async fn logout(
     v.sign_out(&st).await?;
     Ok(v.redirect("/staff/login"))
 }
-
-impl From<crate::recovery::RecoveryError> for PageError {
-    fn from(e: crate::recovery::RecoveryError) -> Self {
-        match e {
-            crate::recovery::RecoveryError::Store(e) => e.into(),
-            other => {
-                tracing::error!(error = %other, "staff request failed");
-                Self(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }
-    }
-}

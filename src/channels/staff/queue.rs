@@ -75,8 +75,6 @@ const ASSIGNEES: [(&str, &str); 3] = [
     ("unassigned", "Unassigned"),
 ];
 
-}
-
 fn notice_of(done: &str) -> Option<String> {
     let text = match done {
         "claimed" => "Ticket claimed: it is yours.",

@@ -11,13 +11,13 @@ use axum::response::Response;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::account::{AccountPanel, panel};
 use super::pages::{Page, PageError, message};
 use super::web::StaffVisitor;
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::domain::ids::TicketId;
 use crate::domain::office_hours::OfficeHours;
-use super::account::{AccountPanel, panel};
 use crate::domain::sla;
 use crate::recovery::{MAX_STAFF_REPLY, MAX_STAFF_SMS};
 use crate::staff::{MAX_NOTE, Resolution, TicketView, ticket_view};
