@@ -58,6 +58,8 @@ pub struct ContractorOnRecord {
     pub license_number: Option<String>,
     pub business_name: String,
     pub contact_name: String,
+    /// Contacts masked (`***-***-2075`, `p***@example.com`): enough to compare with what a
+    /// caller says, not to read out.
     pub phone: Option<String>,
     pub alt_phone: Option<String>,
     pub email: Option<String>,
@@ -335,9 +337,9 @@ pub async fn ticket_view(
             license_number: c.fields.license_number,
             business_name: c.fields.business_name,
             contact_name: c.fields.contact_name,
-            phone: c.fields.phone,
-            alt_phone: c.fields.alt_phone,
-            email: c.fields.email,
+            phone: c.fields.phone.as_deref().map(mask_address),
+            alt_phone: c.fields.alt_phone.as_deref().map(mask_address),
+            email: c.fields.email.as_deref().map(mask_address),
         }),
         timeline,
         other_tickets,
