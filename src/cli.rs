@@ -521,7 +521,9 @@ async fn demo() -> Result<(), Failure> {
         "  kiosk:       {base}/help  (C-1002, phone 303-555-0142: a reset link lands in the mail folder)"
     );
     println!("  forgot:      {base}/forgot    register: {base}/register");
-    println!("  staff login: staff@demo.example / {staff_password}");
+    println!(
+        "  staff:       {base}/staff  as staff@demo.example / {staff_password} (an admin: queue, tickets, dashboard, admin)"
+    );
     println!(
         "  phone line:  helpline simulate call --from 303-658-2075 --url {public_url} --auth-token {phone_token}{}",
         if public_url.as_str() == format!("{base}/") {
