@@ -41,6 +41,17 @@ const printed = await new Promise((resolve, reject) => {
 const staffPassword = printed.match(/staff@demo\.example \/ (\S+)/)[1];
 const temporary = printed.match(/temporary password (\S+)/)[1];
 
+// However the tour ends, the demo stops (and deletes its database).
+process.on("exit", () => demo.kill("SIGINT"));
+process.on("uncaughtException", (e) => {
+  console.log(`FAILED ${e.message}`);
+  process.exit(1);
+});
+process.on("unhandledRejection", (e) => {
+  console.log(`FAILED ${e?.message ?? e}`);
+  process.exit(1);
+});
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox"],
@@ -48,6 +59,7 @@ const browser = await chromium.launch({
 
 /** Sideways scroll and focus rings on the page as it stands; a screenshot named `name`. */
 async function check(page, name) {
+  console.log(`${name}: ${page.url()}`);
   const { scroll, width } = await page.evaluate(() => ({
     scroll: document.scrollingElement.scrollWidth,
     width: window.innerWidth,
@@ -81,6 +93,8 @@ for (const [lang, locale] of [
   for (const width of [320, 1280]) {
     const ctx = await browser.newContext({ locale, viewport: { width, height: 800 } });
     const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+    page.setDefaultTimeout(15000);
     for (const path of ["/login", "/forgot", "/help", "/register"]) {
       const res = await page.goto(base + path);
       if (res.status() !== 200) problem(`${path} ${lang}: status ${res.status()}`);
@@ -94,13 +108,13 @@ for (const [lang, locale] of [
 {
   const ctx = await browser.newContext({ locale: "en-US", viewport: { width: 320, height: 800 } });
   const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
   await page.goto(`${base}/login`);
   await page.focus("#username");
   await page.keyboard.type("C-1001");
   await page.keyboard.press("Tab");
   await page.keyboard.type(temporary);
-  await page.keyboard.press("Enter");
-  await page.waitForLoadState();
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
   if (!page.url().includes("/change")) problem(`temporary password sign-in landed on ${page.url()}`);
   await check(page, "portal-en-320-change");
   // A registration that matches no roster entry becomes a ticket for staff.
@@ -115,8 +129,7 @@ for (const [lang, locale] of [
   await page.selectOption("#question", { index: 1 });
   await page.fill("#answer", "granite");
   await page.fill("#answer_again", "granite");
-  await page.click("button[type=submit]");
-  await page.waitForLoadState();
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/register'] button[type=submit]")]);
   await check(page, "portal-en-320-registered");
   await ctx.close();
 }
@@ -125,14 +138,14 @@ for (const [lang, locale] of [
 for (const width of [320, 1280]) {
   const ctx = await browser.newContext({ locale: "en-US", viewport: { width, height: 800 } });
   const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
   await page.goto(`${base}/staff/login`);
   await check(page, `staff-${width}-login`);
   await page.focus("#email");
   await page.keyboard.type("staff@demo.example");
   await page.keyboard.press("Tab");
   await page.keyboard.type(staffPassword);
-  await page.keyboard.press("Enter");
-  await page.waitForLoadState();
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
   if (!page.url().endsWith("/staff")) problem(`staff sign-in landed on ${page.url()}`);
   await expectText(page, "Tour Tiling", "queue lists the registration");
   await check(page, `staff-${width}-queue`);
@@ -140,8 +153,7 @@ for (const width of [320, 1280]) {
   if (!link) {
     problem("the queue links to no ticket");
   } else {
-    await link.click();
-    await page.waitForLoadState();
+    await Promise.all([page.waitForNavigation(), link.click()]);
     await expectText(page, "Account actions", "ticket page shows the account panel");
     await check(page, `staff-${width}-ticket`);
   }

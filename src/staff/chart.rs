@@ -64,7 +64,16 @@ pub fn scaled(value: u64, max: u64, plot_height: u32) -> u32 {
 pub fn bar_chart(c: &BarChart<'_>) -> String {
     let id = escape(c.id);
     let n = u32::try_from(c.bars.len()).unwrap_or(u32::MAX).min(400);
-    let width = LEFT + STEP * n.max(4) + 10;
+    // Each bar's place is wide enough for its label (about 6 units a character at size 10), so
+    // labels like "4 to 24 hours" do not run into their neighbours.
+    let longest = c
+        .bars
+        .iter()
+        .map(|(label, _)| u32::try_from(label.chars().count()).unwrap_or(40).min(40))
+        .max()
+        .unwrap_or(0);
+    let step = STEP.max(6 * longest + 8);
+    let width = LEFT + step * n.max(4) + 10;
     let plot = HEIGHT - TOP - BOTTOM;
     let base = TOP + plot;
     let max = c
@@ -122,7 +131,7 @@ pub fn bar_chart(c: &BarChart<'_>) -> String {
     }
     for (i, (label, values)) in c.bars.iter().take(400).enumerate() {
         let i = u32::try_from(i).unwrap_or(0);
-        let x = LEFT + 8 + STEP * i;
+        let x = LEFT + 8 + step * i;
         let mut top = base;
         let total: u64 = values.iter().sum();
         let _ = write!(
@@ -195,6 +204,31 @@ mod tests {
         assert_eq!(scaled(0, 0, 100), 0);
         assert_eq!(scaled(7, 0, 100), 100, "never taller than the plot");
         assert!(svg.contains(">10</text>"), "the axis's top value");
+    }
+
+    /// The x of each bar label (`text-anchor="middle"` texts).
+    fn label_centres(svg: &str) -> Vec<u32> {
+        svg.split("<text x=\"")
+            .skip(1)
+            .filter(|t| t.contains("text-anchor=\"middle\""))
+            .map(|t| t[..t.find('"').unwrap()].parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn long_labels_get_room_of_their_own() {
+        let labels = ["Under 1 hour", "1 to 4 hours", "4 to 24 hours", "Over 3 days"];
+        let svg = chart(labels.iter().map(|l| (l.to_string(), vec![1, 0])).collect());
+        let xs = label_centres(&svg);
+        assert_eq!(xs.len(), 4);
+        // About 6 units a character at font size 10: neighbours' half-widths must fit.
+        for pair in xs.windows(2) {
+            assert!(pair[1] - pair[0] >= 6 * 13, "{xs:?}");
+        }
+        // Short labels keep the narrow spacing.
+        let short = chart(vec![("12-01".into(), vec![1, 0]), ("12-02".into(), vec![1, 0])]);
+        let xs = label_centres(&short);
+        assert_eq!(xs[1] - xs[0], STEP);
     }
 
     #[test]
