@@ -217,7 +217,12 @@ mod tests {
 
     #[test]
     fn long_labels_get_room_of_their_own() {
-        let labels = ["Under 1 hour", "1 to 4 hours", "4 to 24 hours", "Over 3 days"];
+        let labels = [
+            "Under 1 hour",
+            "1 to 4 hours",
+            "4 to 24 hours",
+            "Over 3 days",
+        ];
         let svg = chart(labels.iter().map(|l| (l.to_string(), vec![1, 0])).collect());
         let xs = label_centres(&svg);
         assert_eq!(xs.len(), 4);
@@ -226,7 +231,10 @@ mod tests {
             assert!(pair[1] - pair[0] >= 6 * 13, "{xs:?}");
         }
         // Short labels keep the narrow spacing.
-        let short = chart(vec![("12-01".into(), vec![1, 0]), ("12-02".into(), vec![1, 0])]);
+        let short = chart(vec![
+            ("12-01".into(), vec![1, 0]),
+            ("12-02".into(), vec![1, 0]),
+        ]);
         let xs = label_centres(&short);
         assert_eq!(xs[1] - xs[0], STEP);
     }
