@@ -81,32 +81,7 @@ impl Portal {
 
     /// Gives the contractor an account with a chosen password and a security question.
     pub(crate) async fn with_password(&self, number: &str, password: &str) -> AccountId {
-        let id = self.contractor_id(number).await;
-        let st = &self.app.state;
-        let hash = st
-            .hasher
-            .hash(&SecretString::from(password.to_string()))
-            .await
-            .expect("hash");
-        let answer = st
-            .hasher
-            .hash(&SecretString::from("rex".to_string()))
-            .await
-            .expect("hash");
-        let now = st.clock.now_ms();
-        let mut tx = st.store.begin_write().await.expect("tx");
-        let account = accounts::ensure(&mut tx, id, now).await.expect("account");
-        accounts::set_password(
-            &mut tx,
-            account.id,
-            &hash,
-            Some(("first_pet", &answer)),
-            now,
-        )
-        .await
-        .expect("set");
-        tx.commit().await.expect("commit");
-        account.id
+        give_password(&self.app, number, password).await
     }
 }
 
@@ -1512,4 +1487,39 @@ async fn sessions_end_after_twelve_hours_or_thirty_days_however_active() {
         Some("/login"),
         "at 30 days"
     );
+}
+
+/// Gives contractor `number` of `app`'s roster an account with `password` and the answer "rex"
+/// to the first-pet question (shared by the portal and staff tests).
+pub(crate) async fn give_password(app: &TestApp, number: &str, password: &str) -> AccountId {
+    let st = &app.state;
+    let id = contractors::by_number(st.store.pool(), number)
+        .await
+        .expect("read")
+        .expect("on the roster")
+        .id;
+    let hash = st
+        .hasher
+        .hash(&SecretString::from(password.to_string()))
+        .await
+        .expect("hash");
+    let answer = st
+        .hasher
+        .hash(&SecretString::from("rex".to_string()))
+        .await
+        .expect("hash");
+    let now = st.clock.now_ms();
+    let mut tx = st.store.begin_write().await.expect("tx");
+    let account = accounts::ensure(&mut tx, id, now).await.expect("account");
+    accounts::set_password(
+        &mut tx,
+        account.id,
+        &hash,
+        Some(("first_pet", &answer)),
+        now,
+    )
+    .await
+    .expect("set");
+    tx.commit().await.expect("commit");
+    account.id
 }

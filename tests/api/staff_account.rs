@@ -9,7 +9,7 @@ use helpline::domain::ids::TicketId;
 use helpline::domain::secret::token_digest;
 use helpline::domain::ticket::TicketKind;
 use helpline::store::tokens::{self, Purpose};
-use helpline::store::{accounts, contractors, threads};
+use helpline::store::{contractors, threads};
 use secrecy::SecretString;
 
 use crate::common::browser::{Browser, Page};
@@ -51,35 +51,7 @@ impl Counter {
 
     /// Gives the contractor a password and the answer "rex" to a security question.
     async fn with_password(&self, number: &str, password: &str) {
-        let st = &self.d.app.state;
-        let id = contractors::by_number(st.store.pool(), number)
-            .await
-            .expect("read")
-            .expect("on the roster")
-            .id;
-        let hash = st
-            .hasher
-            .hash(&SecretString::from(password.to_string()))
-            .await
-            .expect("hash");
-        let answer = st
-            .hasher
-            .hash(&SecretString::from("rex".to_string()))
-            .await
-            .expect("hash");
-        let now = st.clock.now_ms();
-        let mut tx = st.store.begin_write().await.expect("tx");
-        let account = accounts::ensure(&mut tx, id, now).await.expect("account");
-        accounts::set_password(
-            &mut tx,
-            account.id,
-            &hash,
-            Some(("first_pet", &answer)),
-            now,
-        )
-        .await
-        .expect("set");
-        tx.commit().await.expect("commit");
+        crate::portal::give_password(&self.d.app, number, password).await;
     }
 
     async fn timeline(&self, t: TicketId) -> Vec<String> {
