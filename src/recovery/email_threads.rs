@@ -315,6 +315,22 @@ impl Recovery<'_> {
         Ok(())
     }
 
+    /// The contractor a ticket names (`Some(None)`: none), read for a staff reply in `tx`;
+    /// `None` when there is no such ticket.
+    pub(super) async fn ticket_contractor(
+        &self,
+        tx: &mut Tx,
+        ticket: TicketId,
+    ) -> Result<Option<Option<Contractor>>> {
+        let Some(contractor_id) = threads::ticket_contractor(tx, ticket).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match contractor_id {
+            Some(id) => contractors::by_id(self.st.store.pool(), id).await?,
+            None => None,
+        }))
+    }
+
     /// An email queued for a ticket: it belongs to the ticket, and is on its timeline.
     pub(super) async fn record_sent(
         &self,
@@ -376,20 +392,12 @@ impl Recovery<'_> {
             return Ok(StaffReplyOutcome::Empty);
         }
         let text: String = text.chars().take(MAX_STAFF_REPLY).collect();
-        let staff_name: String = staff_name
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(100)
-            .collect();
+        let staff_name = signature(staff_name);
         let now = self.now();
         let mut tx = self.st.store.begin_write().await?;
-        let Some(contractor_id) = threads::ticket_contractor(&mut tx, ticket).await? else {
+        let Some(contractor) = self.ticket_contractor(&mut tx, ticket).await? else {
             tx.rollback().await?;
             return Ok(StaffReplyOutcome::NoTicket);
-        };
-        let contractor = match contractor_id {
-            Some(id) => contractors::by_id(self.st.store.pool(), id).await?,
-            None => None,
         };
         let last = threads::last_received(&mut tx, ticket).await?;
         let to = last
@@ -470,4 +478,13 @@ fn staff_case(
         ),
         detail: staff_view(mail, from),
     }
+}
+
+/// A staff member's name as a reply signs with it: no control characters, at most 100.
+pub(super) fn signature(staff_name: &str) -> String {
+    staff_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }

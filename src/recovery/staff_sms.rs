@@ -3,6 +3,7 @@
 //! on the ticket's timeline ('sms_out') and in the audit log with the staff member's name.
 //! A number that texted STOP gets nothing. The SLA clock waits on the contractor after it.
 
+use super::email_threads::signature;
 use super::*;
 use crate::domain::ids::MessageId as OutboxId;
 use crate::store::threads::{self, EventKind, NewEvent};
@@ -52,20 +53,12 @@ impl Recovery<'_> {
         if text.chars().count() > MAX_STAFF_SMS {
             return Ok(StaffSmsOutcome::TooLong);
         }
-        let staff_name: String = staff_name
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(100)
-            .collect();
+        let staff_name = signature(staff_name);
         let now = self.now();
         let mut tx = self.st.store.begin_write().await?;
-        let Some(contractor_id) = threads::ticket_contractor(&mut tx, ticket).await? else {
+        let Some(contractor) = self.ticket_contractor(&mut tx, ticket).await? else {
             tx.rollback().await?;
             return Ok(StaffSmsOutcome::NoTicket);
-        };
-        let contractor = match contractor_id {
-            Some(id) => contractors::by_id(self.st.store.pool(), id).await?,
-            None => None,
         };
         let Some((contractor, phone)) =
             contractor.and_then(|c| c.fields.phone_on_record().map(|p| (c, p)))
